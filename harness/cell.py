@@ -1,0 +1,184 @@
+"""One cell (task x method x model x hardware), run inside its own subprocess by the runner.
+
+Usage (internal): python -m harness.cell < cell-spec.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from harness.errors import HarnessError
+from harness.record import Artifacts, BaseModelInfo, DatasetInfo, HarnessInfo, MethodInfo, Performance, ResultRecord, RunConfig, Status, TaskInfo
+from harness.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, sha256_file, write_record
+
+EXIT_BAD_INPUT = 2
+
+
+class CellSpec(BaseModel):
+    """Everything that defines a cell; its hash names the run so that --resume finds it again."""
+
+    task: str
+    task_options: dict[str, Any] = Field(default_factory=dict)
+    method: str
+    method_params: dict[str, Any] = Field(default_factory=dict)
+    model: str | None = None
+    dtype: str | None = None
+    split: str = "offline"
+    limit: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    warmups: int = 1
+    repeats: int = 3
+    out: str = "results"
+    resume: bool = False
+    command: str = ""
+    outcome_path: str | None = None
+
+    def config_hash(self) -> str:
+        keys = ("task", "task_options", "method", "method_params", "model", "dtype", "split", "limit", "seed", "device")
+        return hashlib.sha256(json.dumps(self.model_dump(include=set(keys)), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def new_run_id(spec: CellSpec) -> str:
+    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{spec.config_hash()}"
+
+
+def resumable_run(folder: Path, spec: CellSpec) -> str | None:
+    """The newest run of this exact configuration whose samples were logged but whose record is not complete."""
+    for log in sorted(folder.glob(f"*-{spec.config_hash()}{SAMPLES_SUFFIX}"), reverse=True):
+        run_id = log.name.removesuffix(SAMPLES_SUFFIX)
+        record = folder / f"{run_id}.json"
+        if not record.exists() or json.loads(record.read_text()).get("status") != "complete":
+            return run_id
+    return None
+
+
+def base_record(spec: CellSpec, task_cls: Any, method: Any, env: dict[str, Any], run_id: str, status: Status) -> ResultRecord:
+    from harness.environment import harness_info
+
+    return ResultRecord(
+        run_id=run_id, created_at=datetime.now(timezone.utc), status=status, harness=HarnessInfo(**harness_info()),
+        task=TaskInfo(name=task_cls.spec.name, version=task_cls.spec.version, family=task_cls.spec.family, split=spec.split,
+                      spec_hash=task_cls.spec.spec_hash(), options=spec.task_options),
+        method=MethodInfo(name=method.name, version=method.version, family=method.family, params=method.params_dict()),
+        config=RunConfig(seed=spec.seed, limit=spec.limit, device=env["device"], warmups=spec.warmups,
+                         repeats=spec.repeats, command=spec.command),
+        main_metric=task_cls.spec.main_metric, environment=env,
+    )
+
+
+def run_cell(spec: CellSpec) -> tuple[Status, Path]:
+    import torch
+
+    from harness.environment import capture
+    from harness.meter import Meter
+    from harness.registry import METHODS, TASKS
+    from harness.runtime import Runtime, resolve_device, seed_everything
+
+    task_cls, method_cls = TASKS.get(spec.task), METHODS.get(spec.method)
+    task, method = task_cls(spec.task_options), method_cls(spec.method_params)
+    spec.task_options, spec.method_params = task.options_dict(), method.params_dict()
+    device = resolve_device(spec.device)
+    env = capture(device.type)
+    seed_everything(spec.seed)
+    runtime = Runtime(device=device, seed=spec.seed, model_id=spec.model, dtype=spec.dtype)
+    meter = Meter(device, spec.warmups, spec.repeats)
+    meter.reset_peak()
+
+    samples = task.samples(spec.split, spec.limit, spec.seed)
+    task.check(method, runtime, samples)
+    model_id = runtime.llm.id if runtime.llm_loaded else spec.model
+    folder = cell_dir(Path(spec.out), task_cls.spec.name, method.name, model_id, env["hardware_key"])
+    ensure_dir(folder)
+    run_id = (resumable_run(folder, spec) if spec.resume else None) or new_run_id(spec)
+    log = SampleLog(folder / f"{run_id}{SAMPLES_SUFFIX}")
+    done = {row["id"]: row for row in log.read()}
+    log.repair_tail()
+
+    status: Status = "complete"
+    error = None
+    performance = Performance()
+    try:
+        from rich.progress import Progress
+
+        todo = [s for s in samples if s.id not in done]
+        with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+            job = bar.add_task(f"{task_cls.spec.name} / {method.name}", total=len(samples), completed=len(samples) - len(todo))
+            for sample in todo:
+                output = task.predict(sample, method, runtime)
+                row = {"id": sample.id, "output": output, "scores": task.score(sample, output), "meta": sample.meta}
+                log.append(row)
+                done[sample.id] = row
+                bar.advance(job)
+        measured = task.measure(method, runtime, samples, meter)
+        memory = meter.peak_memory()
+        memory.kv_cache = measured.kv_cache
+        performance = Performance(latency=measured.latency, throughput=measured.throughput, memory=memory)
+    except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
+        status, error = "oom", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'out of memory'}"
+    except KeyboardInterrupt:
+        status, error = "partial", "interrupted by the user; rerun with --resume to finish"
+    except HarnessError:
+        raise
+    except Exception as exc:  # a failing cell is a result, not a crash of the whole run
+        traceback.print_exc()
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+
+    record = base_record(spec, task_cls, method, env, run_id, status)
+    record.error = error
+    if runtime.llm_loaded:
+        llm = runtime.llm
+        record.method.base_model = BaseModelInfo(id=llm.id, revision=llm.revision, dtype=llm.dtype)
+    rows = [done[s.id] for s in samples if s.id in done]
+    evaluated = [s for s in samples if s.id in done]
+    if rows:
+        record.metrics = task.aggregate([r["scores"] for r in rows], spec.seed)
+        record.breakdowns = task.breakdowns(evaluated, [r["scores"] for r in rows])
+    if status == "complete" and len(rows) < len(samples):
+        record.status = "partial"
+    split = task_cls.spec.split(spec.split)
+    record.task.dataset = DatasetInfo(source=split.source, revision_or_sha256=split.revision_or_sha256,
+                                      n_total=len(samples), n_evaluated=len(rows))
+    record.performance = performance
+    if log.path.exists():
+        record.artifacts = Artifacts(samples=log.path.name, sha256=sha256_file(log.path))
+    path = folder / f"{run_id}.json"
+    write_record(path, record)
+    return record.status, path
+
+
+def quiet_libraries() -> None:
+    """Keep the library's own progress bars and advisories out of the run's output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def main() -> int:
+    quiet_libraries()
+    spec = CellSpec.model_validate_json(sys.stdin.read())
+    outcome: dict[str, Any]
+    code = 0
+    try:
+        status, path = run_cell(spec)
+        outcome = {"status": status, "record": str(path)}
+    except HarnessError as exc:
+        outcome, code = {"status": "bad_input", "error": str(exc)}, EXIT_BAD_INPUT
+    if spec.outcome_path:
+        Path(spec.outcome_path).write_text(json.dumps(outcome))
+    else:
+        print(json.dumps(outcome))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

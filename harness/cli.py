@@ -1,0 +1,210 @@
+"""The `harness` command line: list, run, show, rescore, validate, schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+
+def parse_kv(pairs: list[str], flag: str) -> dict[str, Any]:
+    """KEY=VALUE pairs; values are read as JSON when they parse (numbers, booleans, lists), else as strings."""
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise HarnessError(f"{flag} expects KEY=VALUE, got {pair!r}: for example {flag} budget=0.5")
+        try:
+            result[key] = json.loads(value)
+        except ValueError:
+            result[key] = value
+    return result
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from harness.registry import METHODS, TASKS
+    from harness.report import console
+
+    for kind, registry in (("tasks", TASKS), ("methods", METHODS)):
+        if args.what not in (None, kind):
+            continue
+        table = Table(title=kind)
+        for col in ("name", "family", "summary", "origin"):
+            table.add_column(col)
+        for name in registry.names():
+            entry = registry.entry(name)
+            table.add_row(name, entry.family, entry.summary, entry.origin)
+        console.print(table)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.cell import CellSpec
+    from harness.models import check_model_available
+    from harness.registry import TASKS
+    from harness.report import console, summary_table
+    from harness.runner import plan_tasks, run
+    from harness.store import load_record
+
+    if args.limit is not None and args.limit < 1:
+        raise HarnessError(f"--limit must be at least 1, got {args.limit}")
+    if args.repeats < 1 or args.warmups < 0:
+        raise HarnessError("--repeats must be at least 1 and --warmups at least 0")
+    tasks = plan_tasks(args.method, args.task)
+    if any(TASKS.get(t).spec.uses_model for t in tasks):
+        check_model_available(args.model)
+    method_params, task_options = parse_kv(args.method_arg, "--method-arg"), parse_kv(args.task_arg, "--task-arg")
+    specs = [
+        CellSpec(task=t, task_options=task_options, method=args.method, method_params=method_params, model=args.model,
+                 dtype=args.dtype, split=args.split, limit=args.limit, seed=args.seed, device=args.device,
+                 warmups=args.warmups, repeats=args.repeats, out=str(args.out), resume=args.resume,
+                 command=_reproduce_command(args, t))
+        for t in tasks
+    ]
+    outcomes = run(specs)
+    records = [(load_record(o.record), o.record) for o in outcomes if o.record]
+    console.print(summary_table(records))
+    for record, path in records:
+        console.print(f"  {record.task.name}: {path}")
+    console.print(f"\nLook at a run with `harness show RUN_ID_OR_PATH`; check records with `harness validate {args.out}`.")
+    failed = [o for o in outcomes if o.status in ("failed", "oom")]
+    return 1 if failed else 0
+
+
+def _reproduce_command(args: argparse.Namespace, task: str) -> str:
+    parts = ["harness", "run", "--method", args.method, "--task", task, "--split", args.split, "--seed", str(args.seed)]
+    if args.model:
+        parts += ["--model", args.model]
+    if args.limit is not None:
+        parts += ["--limit", str(args.limit)]
+    for flag, values in (("--method-arg", args.method_arg), ("--task-arg", args.task_arg)):
+        for value in values:
+            parts += [flag, value]
+    return shlex.join(parts)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from harness.report import console, record_detail, summary_table
+    from harness.store import find_run, load_record, record_paths
+
+    if args.run:
+        path = find_run(args.results, args.run)
+        console.print(record_detail(load_record(path), path))
+        return 0
+    records, bad = [], []
+    for path in record_paths(args.results):
+        try:
+            records.append((load_record(path), path))
+        except HarnessError as exc:
+            bad.append(str(exc))
+    console.print(summary_table(records))
+    for (record, path) in records:
+        console.print(f"  {record.run_id}  {path}")
+    for line in bad:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from harness.integrity import rescore
+    from harness.report import console, record_detail
+    from harness.store import find_run
+
+    path = find_run(args.results, args.run)
+    console.print(record_detail(rescore(path), path))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from harness.integrity import check_record
+    from harness.store import record_paths
+
+    seen: dict[str, Path] = {}
+    count, problems = 0, []
+    for root in args.paths:
+        for path in record_paths(Path(root)):
+            count += 1
+            problems += check_record(path, seen)
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    print(f"{count} record(s) checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from harness.record import ResultRecord
+
+    text = json.dumps(ResultRecord.model_json_schema(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description="Does this method keep accuracy while cutting memory and latency, on my hardware?")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list registered tasks and methods")
+    p.add_argument("what", nargs="?", choices=["tasks", "methods"])
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("run", help="run a method on every task it can run (or the tasks named)")
+    p.add_argument("--method", required=True)
+    p.add_argument("--task", action="append", help="a task name (repeatable); default: every task the method can run")
+    p.add_argument("--model", help="Hugging Face id (from the local cache) or local folder; default: embedded SmolLM2-135M-Instruct")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], help="default: float32 on CPU, bfloat16 on CUDA")
+    p.add_argument("--split", default="offline")
+    p.add_argument("--limit", type=int, help="evaluate only the first N samples")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--out", type=Path, default=Path("results"))
+    p.add_argument("--resume", action="store_true", help="continue the last unfinished run of the same configuration")
+    p.add_argument("--warmups", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--method-arg", action="append", default=[], metavar="KEY=VALUE", help="method hyperparameter, e.g. budget=0.25")
+    p.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. mode=stream")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("show", help="summarise all records, or one run in detail")
+    p.add_argument("run", nargs="?", help="run id or record path")
+    p.add_argument("--results", type=Path, default=Path("results"))
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("rescore", help="re-score a run's saved outputs without rerunning it")
+    p.add_argument("run")
+    p.add_argument("--results", type=Path, default=Path("results"))
+    p.set_defaults(func=cmd_rescore)
+
+    p = sub.add_parser("validate", help="check records: schema, samples file sha256, metrics re-aggregated, unique run ids")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print (or write) the result record's JSON Schema")
+    p.add_argument("--out")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; finished records are kept, rerun with --resume to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The result record: one JSON file per cell (task x method x model x hardware), validated by pydantic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+Status = Literal["complete", "partial", "failed", "oom"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HarnessInfo(_Strict):
+    version: str
+    git_sha: str | None = None
+    dirty: bool | None = None
+
+
+class DatasetInfo(_Strict):
+    source: str
+    revision_or_sha256: str | None = None
+    n_total: int
+    n_evaluated: int
+
+
+class TaskInfo(_Strict):
+    name: str
+    version: str
+    family: str
+    split: str
+    spec_hash: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    dataset: DatasetInfo | None = None
+
+
+class BaseModelInfo(_Strict):
+    id: str
+    revision: str | None = None
+    dtype: str
+
+
+class MethodInfo(_Strict):
+    name: str
+    version: str
+    family: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    base_model: BaseModelInfo | None = None
+
+
+class RunConfig(_Strict):
+    seed: int
+    limit: int | None = None
+    batch_size: int = 1
+    device: str
+    warmups: int
+    repeats: int
+    command: str
+
+
+class MetricValue(_Strict):
+    value: float
+    stderr: float | None = None
+    ci95: tuple[float, float] | None = None
+    n: int
+    higher_is_better: bool
+
+
+class LatencyStats(_Strict):
+    unit: Literal["s"] = "s"
+    timer: Literal["cuda_events", "perf_counter"]
+    warmups: int
+    repeats: int
+    context_tokens: int | None = None
+    p50: float
+    p90: float
+    p99: float
+    mean: float
+    std: float
+    median: float
+    mad: float
+    min: float
+    max: float
+    raw: list[float]
+    unstable: bool = Field(description="std is over 10% of the mean (pyperf's warning)")
+
+
+class Throughput(_Strict):
+    unit: str
+    value: float
+
+
+class KVCacheMemory(_Strict):
+    peak_bytes: int = Field(description="measured: bytes held by the cache tensors' storages at their largest")
+    decode_bytes: int = Field(description="measured: bytes held at their largest while answering (after compression)")
+    peak_tokens: int
+    analytical_peak_bytes: int = Field(description="analytical: tokens the policy allows x bytes per token")
+
+
+class Memory(_Strict):
+    peak_bytes: int
+    kind: Literal["measured", "analytical"] = "measured"
+    scope: Literal["process_peak_rss", "cuda_max_memory_allocated"]
+    reserved_bytes: int | None = None
+    device: str
+    kv_cache: KVCacheMemory | None = None
+
+
+class Performance(_Strict):
+    latency: dict[str, LatencyStats] = Field(default_factory=dict)
+    throughput: Throughput | None = None
+    memory: Memory | None = None
+
+
+class Artifacts(_Strict):
+    samples: str
+    sha256: str
+
+
+class ResultRecord(_Strict):
+    """One cell's result. `metrics` are flat names; latency scopes are named per family."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    created_at: datetime
+    status: Status
+    error: str | None = None
+    harness: HarnessInfo
+    task: TaskInfo
+    method: MethodInfo
+    config: RunConfig
+    metrics: dict[str, MetricValue] = Field(default_factory=dict)
+    main_metric: str
+    breakdowns: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    performance: Performance = Field(default_factory=Performance)
+    environment: dict[str, Any]
+    artifacts: Artifacts | None = None

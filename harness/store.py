@@ -1,0 +1,138 @@
+"""Where results live on disk: record paths, atomic writes, the per-sample JSONL log, and reading records back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from harness.environment import slug
+from harness.errors import HarnessError
+from harness.record import ResultRecord
+
+SAMPLES_SUFFIX = ".samples.jsonl"
+
+
+def model_slug(model_id: str | None) -> str:
+    return "none" if model_id is None else slug(model_id)
+
+
+def cell_dir(out: Path, task: str, method: str, model_id: str | None, hardware_key: str) -> Path:
+    return out / task / method / model_slug(model_id) / hardware_key
+
+
+def ensure_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise HarnessError(f"cannot write results under {path}: a file stands where a folder should be; choose another --out") from None
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2, sort_keys=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_record(path: Path, record: ResultRecord) -> None:
+    write_json_atomic(path, record.model_dump(mode="json"))
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class SampleLog:
+    """Append-only JSONL of per-sample outputs and scores, flushed per line so a killed run can resume."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def read(self) -> list[dict[str, Any]]:
+        """Rows in file order; a truncated last line (from a kill mid-write) is ignored, anything else is an error."""
+        if not self.path.exists():
+            return []
+        rows = []
+        lines = self.path.read_text().splitlines()
+        for number, line in enumerate(lines, 1):
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict) or "id" not in row:
+                    raise ValueError("not a sample row")
+                rows.append(row)
+            except ValueError:
+                if number == len(lines) and not self.path.read_bytes().endswith(b"\n"):
+                    break
+                raise HarnessError(
+                    f"{self.path} line {number} is not a sample record: move the file away to start that run afresh"
+                ) from None
+        return rows
+
+    def repair_tail(self) -> None:
+        """Drop a truncated last line before appending to the log again."""
+        data = self.path.read_bytes() if self.path.exists() else b""
+        if data and not data.endswith(b"\n"):
+            self.path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+    def append(self, row: dict[str, Any]) -> None:
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def rewrite(self, rows: list[dict[str, Any]]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")
+        os.replace(tmp, self.path)
+
+
+def load_record(path: Path) -> ResultRecord:
+    try:
+        return ResultRecord.model_validate_json(path.read_text())
+    except FileNotFoundError:
+        raise HarnessError(f"no result record at {path}: check the path (see `harness show` for run ids)") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise HarnessError(f"{path} is not a valid result record ({where}: {first['msg']}): fix or remove that file") from None
+
+
+def record_paths(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        yield root
+        return
+    if not root.exists():
+        raise HarnessError(f"results folder {root} does not exist: run `harness run` first or pass the right --results")
+    for path in sorted(root.rglob("*.json")):
+        if not path.name.startswith("."):
+            yield path
+
+
+def find_run(root: Path, run: str) -> Path:
+    """A run given as a record path, or as a run id looked up under `root`."""
+    path = Path(run)
+    if path.suffix == ".json" or path.exists():
+        return path
+    matches = [p for p in record_paths(root) if p.stem == run]
+    if not matches:
+        raise HarnessError(f"no run {run!r} under {root}: pass a record path or a run id from `harness show`")
+    if len(matches) > 1:
+        raise HarnessError(f"run id {run!r} is ambiguous under {root}: pass the record path instead")
+    return matches[0]

@@ -1,0 +1,160 @@
+"""The task contract: metadata (TaskSpec), samples, per-sample scoring and aggregation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from harness.errors import HarnessError
+from harness.record import KVCacheMemory, LatencyStats, MetricValue, Throughput
+from harness.stats import bootstrap_ci95, mean_stderr
+
+if TYPE_CHECKING:
+    from harness.meter import Meter
+    from harness.method import Method
+    from harness.runtime import Runtime
+
+
+class MetricSpec(BaseModel):
+    """A metric a task reports, and which direction is better."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    higher_is_better: bool
+    description: str = ""
+
+
+class SplitSpec(BaseModel):
+    """A data split: `offline` is always generated from a seed; real splits name their source."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    source: str
+    revision_or_sha256: str | None = None
+    description: str = ""
+
+
+class TaskSpec(BaseModel):
+    """Everything a task declares about itself (MTEB-style metadata)."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    family: str
+    version: str
+    paper: str
+    description: str
+    splits: tuple[SplitSpec, ...]
+    metrics: tuple[MetricSpec, ...]
+    main_metric: str
+    requires: str  # the method protocol a method must implement to run this task
+    uses_model: bool = False  # True when the cell loads a base model (--model)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TaskSpec":
+        names = [m.name for m in self.metrics]
+        if self.main_metric not in names:
+            raise ValueError(f"main_metric {self.main_metric!r} is not among the metrics {names}")
+        if "offline" not in [s.name for s in self.splits]:
+            raise ValueError("every task needs an 'offline' split")
+        return self
+
+    def metric(self, name: str) -> MetricSpec:
+        return next(m for m in self.metrics if m.name == name)
+
+    def split(self, name: str) -> SplitSpec:
+        for s in self.splits:
+            if s.name == name:
+                return s
+        raise HarnessError(f"task {self.name!r} has no split {name!r}: use one of {', '.join(s.name for s in self.splits)}")
+
+    def spec_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Sample:
+    """One evaluation item: the method sees `inputs`, the scorer also sees `target`."""
+
+    id: str
+    inputs: dict[str, Any]
+    target: Any
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Measured:
+    """What a task's measurement pass returns (memory peaks are read by the cell itself)."""
+
+    latency: dict[str, LatencyStats]
+    kv_cache: KVCacheMemory | None = None
+    throughput: Throughput | None = None
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def parse_options(model: type[BaseModel], values: dict[str, Any], what: str) -> BaseModel:
+    """Validate user-given key=value options against a pydantic model, as one clear line on error."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "options"
+        allowed = ", ".join(model.model_fields) or "none"
+        raise HarnessError(f"bad {what} option {where!r}: {first['msg']} (accepted options: {allowed})") from None
+
+
+class Task(ABC):
+    """A benchmark task. Subclasses set `spec` (and `Options` for user-settable knobs)."""
+
+    spec: ClassVar[TaskSpec]
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, options: dict[str, Any] | None = None):
+        self.options = parse_options(self.Options, options or {}, f"task {self.spec.name}")
+
+    @abstractmethod
+    def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
+        """The evaluation samples of `split`, deterministic for a given seed."""
+
+    def check(self, method: "Method", runtime: "Runtime", samples: list[Sample]) -> None:
+        """Raise HarnessError if this method/configuration cannot run these samples."""
+
+    @abstractmethod
+    def predict(self, sample: Sample, method: "Method", runtime: "Runtime") -> dict[str, Any]:
+        """Run the method on one sample; the returned output must be JSON-serialisable."""
+
+    @abstractmethod
+    def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
+        """Per-sample metric values from a saved output (so results can be re-scored)."""
+
+    def aggregate(self, rows: list[dict[str, float]], seed: int = 0) -> dict[str, MetricValue]:
+        """Mean of each metric with its standard error and a bootstrap 95% interval."""
+        result = {}
+        for spec in self.spec.metrics:
+            values = [r[spec.name] for r in rows if spec.name in r]
+            if not values:
+                continue
+            mean, stderr = mean_stderr(values)
+            result[spec.name] = MetricValue(
+                value=mean, stderr=stderr, ci95=bootstrap_ci95(values, seed), n=len(values),
+                higher_is_better=spec.higher_is_better,
+            )
+        return result
+
+    def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
+        """Metric tables by sample attributes (e.g. depth x length), for heatmaps. None by default."""
+        return {}
+
+    @abstractmethod
+    def measure(self, method: "Method", runtime: "Runtime", samples: list[Sample], meter: "Meter") -> Measured:
+        """The measurement pass: warm-ups, then repeats whose raw timings are kept."""
+
+    def options_dict(self) -> dict[str, Any]:
+        return self.options.model_dump(mode="json")

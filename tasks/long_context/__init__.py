@@ -1,0 +1,1 @@
+"""Long-context retrieval under a bounded KV cache (LaCache's evaluation family)."""
