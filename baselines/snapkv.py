@@ -43,7 +43,8 @@ class SnapKV(KVCachePolicy):
             )
 
     def keep(self, cache_len: int, ctx: CompressContext, cache) -> list[torch.Tensor]:
-        window = min(self.params.window, ctx.window.size, cache_len - ctx.protected - 1)
+        captured = ctx.window.queries[0].shape[2]  # fewer than `window` when the last forward was shorter
+        window = min(self.params.window, captured, cache_len - ctx.protected - 1)
         free = ctx.budget - ctx.protected - window  # slots left for scored tokens
         kept = []
         for layer_idx, layer in enumerate(cache.layers):
