@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.models import check_model_available
     from harness.registry import TASKS
     from harness.report import console, summary_table
-    from harness.runner import plan_tasks, run
+    from harness.runner import options_per_task, plan_tasks, run
     from harness.store import load_record
 
     if args.limit is not None and args.limit < 1:
@@ -60,12 +60,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     tasks = plan_tasks(args.method, args.task)
     if any(TASKS.get(t).spec.uses_model for t in tasks):
         check_model_available(args.model)
-    method_params, task_options = parse_kv(args.method_arg, "--method-arg"), parse_kv(args.task_arg, "--task-arg")
+    method_params = parse_kv(args.method_arg, "--method-arg")
+    task_options = options_per_task(tasks, parse_kv(args.task_arg, "--task-arg"))
     specs = [
-        CellSpec(task=t, task_options=task_options, method=args.method, method_params=method_params, model=args.model,
+        CellSpec(task=t, task_options=task_options[t], method=args.method, method_params=method_params, model=args.model,
                  dtype=args.dtype, split=args.split, limit=args.limit, seed=args.seed, device=args.device,
                  warmups=args.warmups, repeats=args.repeats, out=str(args.out), resume=args.resume,
-                 command=_reproduce_command(args, t))
+                 command=_reproduce_command(args, t, task_options[t]))
         for t in tasks
     ]
     outcomes = run(specs)
@@ -78,15 +79,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _reproduce_command(args: argparse.Namespace, task: str) -> str:
+def _reproduce_command(args: argparse.Namespace, task: str, task_options: dict[str, Any]) -> str:
     parts = ["harness", "run", "--method", args.method, "--task", task, "--split", args.split, "--seed", str(args.seed)]
     if args.model:
         parts += ["--model", args.model]
     if args.limit is not None:
         parts += ["--limit", str(args.limit)]
-    for flag, values in (("--method-arg", args.method_arg), ("--task-arg", args.task_arg)):
-        for value in values:
-            parts += [flag, value]
+    for value in args.method_arg:
+        parts += ["--method-arg", value]
+    for key, value in task_options.items():
+        parts += ["--task-arg", f"{key}={json.dumps(value, separators=(',', ':')) if not isinstance(value, str) else value}"]
     return shlex.join(parts)
 
 

@@ -47,6 +47,16 @@ def plan_tasks(method_name: str, task_names: list[str] | None) -> list[str]:
     return names
 
 
+def options_per_task(tasks: list[str], options: dict[str, object]) -> dict[str, dict[str, object]]:
+    """Give each task the --task-arg options it accepts; an option that no planned task accepts is an error."""
+    fields = {name: set(TASKS.get(name).Options.model_fields) for name in tasks}
+    unused = [key for key in options if not any(key in f for f in fields.values())]
+    if unused:
+        accepted = sorted(set().union(*fields.values()))
+        raise HarnessError(f"no task in this run accepts option {unused[0]!r}: accepted options are {', '.join(accepted) or 'none'}")
+    return {name: {k: v for k, v in options.items() if k in fields[name]} for name in tasks}
+
+
 def _record_crash(spec: CellSpec, returncode: int, tail: str) -> Path:
     """A cell process that died without writing its record still leaves one: failed, or oom if it was killed."""
     from harness.environment import capture

@@ -27,7 +27,7 @@ class PerplexityOptions(BaseModel):
     """Task options for long_ppl (set with --task-arg KEY=VALUE)."""
 
     model_config = ConfigDict(extra="forbid")
-    passages: int = Field(default=3, ge=1, description="independent passages (samples)")
+    passages: int = Field(default=2, ge=1, description="independent passages (samples)")
     tokens: int = Field(default=512, ge=32, description="tokens streamed per passage")
 
 

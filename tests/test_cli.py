@@ -1,0 +1,221 @@
+"""End to end through the CLI on a tiny local Llama: records, resume, failures, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.store import SAMPLES_SUFFIX
+from tests.conftest import harness_cli
+
+SMALL = ["--task-arg", "lengths=[256]", "--task-arg", "depths=[0.0,0.5,1.0]", "--repeats", "1", "--warmups", "0"]
+
+
+def one_line_error(proc, fragment: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert fragment in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def records(out: Path) -> list[Path]:
+    return sorted(p for p in out.rglob("*.json") if not p.name.startswith("."))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    proc = harness_cli("run", "--method", "streamingllm", "--task", "passkey", "--model", str(tiny_model_dir),
+                       "--method-arg", "budget=0.75", "--out", str(out), *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_run_writes_a_valid_record_with_measurements(finished_run, tiny_model_dir):
+    out, proc = finished_run
+    [path] = records(out)
+    record = json.loads(path.read_text())
+    assert record["status"] == "complete"
+    assert record["method"]["params"] == {"budget": 0.75, "sink_tokens": 4}
+    assert record["method"]["base_model"]["id"] == str(tiny_model_dir)
+    assert record["task"]["dataset"]["n_evaluated"] == 3
+    assert set(record["metrics"]) == {"exact_match", "partial_credit", "gold_logprob"}
+    latency = record["performance"]["latency"]
+    assert latency["time_to_first_token"]["repeats"] == 1 and latency["time_to_first_token"]["p50"] > 0
+    assert len(latency["time_per_output_token"]["raw"]) == 15
+    kv = record["performance"]["memory"]["kv_cache"]
+    assert kv["decode_bytes"] < kv["peak_bytes"]  # compressed after the prefill
+    assert record["performance"]["memory"]["scope"] == "process_peak_rss"
+    assert {row["length"] for row in record["breakdowns"]["by_length_depth"]} == {256}
+    assert "harness run --method streamingllm --task passkey" in record["config"]["command"]
+    assert "passkey" in proc.stdout and "streamingllm" in proc.stdout
+
+
+def test_validate_show_and_rescore(finished_run):
+    out, _ = finished_run
+    [path] = records(out)
+    proc = harness_cli("validate", str(out))
+    assert proc.returncode == 0 and "1 record(s) checked, 0 problem(s)" in proc.stdout
+    run_id = path.stem
+    assert run_id in harness_cli("show", "--results", str(out)).stdout
+    shown = harness_cli("show", run_id, "--results", str(out))
+    assert shown.returncode == 0 and "time_to_first_token" in shown.stdout
+    before = json.loads(path.read_text())["metrics"]
+    assert harness_cli("rescore", str(path)).returncode == 0
+    assert json.loads(path.read_text())["metrics"] == before
+    assert harness_cli("validate", str(out)).returncode == 0
+
+
+def test_validate_catches_tampering(finished_run, tmp_path):
+    out, _ = finished_run
+    [path] = records(out)
+    copy = tmp_path / path.name
+    record = json.loads(path.read_text())
+    record["metrics"]["exact_match"]["value"] = 0.99
+    copy.write_text(json.dumps(record))
+    (tmp_path / record["artifacts"]["samples"]).write_bytes((path.parent / record["artifacts"]["samples"]).read_bytes())
+    proc = harness_cli("validate", str(copy))
+    assert proc.returncode == 1 and "metric exact_match = 0.99 but the samples give" in proc.stderr
+    (tmp_path / record["artifacts"]["samples"]).write_text("{}\n")
+    assert "does not match the recorded sha256" in harness_cli("validate", str(copy)).stderr
+
+
+def test_resume_skips_finished_samples(tiny_model_dir, tmp_path):
+    args = ["run", "--method", "full", "--task", "passkey", "--model", str(tiny_model_dir), "--out", str(tmp_path), *SMALL]
+    assert harness_cli(*args).returncode == 0
+    [record_path] = records(tmp_path)
+    log = record_path.with_name(record_path.stem + SAMPLES_SUFFIX)
+    lines = log.read_text().splitlines(keepends=True)
+    # Simulate a kill after the first sample, mid-way through writing the second.
+    log.write_text(lines[0] + lines[1][:20])
+    record_path.unlink()
+    first = json.loads(lines[0])
+    proc = harness_cli(*args, "--resume")
+    assert proc.returncode == 0, proc.stderr
+    [again] = records(tmp_path)
+    assert again.stem == record_path.stem  # the same run continued
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["len256-depth0.00", "len256-depth0.50", "len256-depth1.00"]
+    assert rows[0] == first  # kept, not recomputed
+    assert json.loads(again.read_text())["status"] == "complete"
+
+
+PLUGIN = textwrap.dedent('''
+    import os
+    from baselines.full import FullCache
+    from harness.method import Method
+
+
+    class Crashing(FullCache):
+        name = "crashing"
+        def compress(self, cache, ctx):
+            raise RuntimeError("policy bug")
+
+
+    class Hungry(FullCache):
+        name = "hungry"
+        def compress(self, cache, ctx):
+            raise MemoryError("cannot allocate")
+
+
+    class Killed(FullCache):
+        name = "killed"
+        def compress(self, cache, ctx):
+            os.kill(os.getpid(), 9)
+
+
+    class Forecaster(Method):
+        name = "naive_forecast"
+        family = "timeseries"
+        protocol = "forecaster"
+''')
+
+
+@pytest.fixture(scope="module")
+def plugin_env(tmp_path_factory):
+    """An installed-looking plugin package (a dist-info with entry points) on PYTHONPATH."""
+    root = tmp_path_factory.mktemp("plugin")
+    (root / "harness_test_plugin.py").write_text(PLUGIN)
+    dist = root / "harness_test_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-test-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[harness.methods]\ncrashing = harness_test_plugin:Crashing\nhungry = harness_test_plugin:Hungry\n"
+        "killed = harness_test_plugin:Killed\nnaive_forecast = harness_test_plugin:Forecaster\n"
+    )
+    return {"PYTHONPATH": str(root)}
+
+
+@pytest.mark.parametrize("method,status,fragment", [("crashing", "failed", "RuntimeError: policy bug"),
+                                                     ("hungry", "oom", "MemoryError"),
+                                                     ("killed", "oom", "exited with code -9")])
+def test_a_failing_cell_is_recorded_and_the_rest_go_on(tiny_model_dir, tmp_path, plugin_env, method, status, fragment):
+    proc = harness_cli("run", "--method", method, "--task", "passkey", "--task", "long_ppl", "--model", str(tiny_model_dir),
+                       "--task-arg", "lengths=[256]", "--task-arg", "depths=[0.5]", "--out", str(tmp_path), env=plugin_env)
+    assert proc.returncode == 1
+    found = {json.loads(p.read_text())["task"]["name"]: json.loads(p.read_text()) for p in records(tmp_path)}
+    assert set(found) == {"passkey", "long_ppl"}  # the second cell ran after the first failed
+    for record in found.values():
+        assert record["status"] == status
+        assert fragment in record["error"]
+    assert harness_cli("validate", str(tmp_path)).returncode == 0
+
+
+def test_bad_input_gets_one_line_and_keeps_what_was_written(finished_run, tiny_model_dir, plugin_env, tmp_path):
+    out, _ = finished_run
+    [existing] = records(out)
+    before = existing.read_bytes()
+    model = ["--model", str(tiny_model_dir)]
+    one_line_error(harness_cli("run", "--method", "lacach", "--out", str(out)), "did you mean lacache")
+    one_line_error(harness_cli("run", "--method", "lacache", "--task", "paskey", "--out", str(out)), "did you mean passkey")
+    one_line_error(harness_cli("run", "--method", "naive_forecast", "--task", "passkey", "--out", str(out), env=plugin_env),
+                   "cannot run task 'passkey'")
+    one_line_error(harness_cli("run", "--method", "lacache", "--task", "passkey", *model, "--method-arg", "budget=100000",
+                               "--out", str(out), *SMALL), "not smaller than the context")
+    one_line_error(harness_cli("run", "--method", "streamingllm", "--task", "passkey", *model, "--method-arg", "budget=8",
+                               "--out", str(out), *SMALL), "protected instruction prefix")
+    one_line_error(harness_cli("run", "--method", "lacache", "--task-arg", "bogus=1", "--out", str(out)),
+                   "no task in this run accepts option 'bogus'")
+    one_line_error(harness_cli("run", "--method", "lacache", "--task", "passkey", *model, "--method-arg", "span=0",
+                               "--out", str(out), *SMALL), "bad method lacache option 'span'")
+    one_line_error(harness_cli("run", "--method", "lacache", "--task", "passkey", *model, "--method-arg", "span=2",
+                               "--method-arg", "overlap=2", "--out", str(out), *SMALL), "span > overlap")
+    one_line_error(harness_cli("run", "--method", "lacache", "--model", str(tmp_path / "nope"), "--out", str(out)),
+                   "does not exist")
+    one_line_error(harness_cli("run", "--method", "lacache", "--model", "someone/not-downloaded-model", "--out", str(out)),
+                   "not in the local Hugging Face cache")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    one_line_error(harness_cli("run", "--method", "full", "--task", "passkey", *model, "--out", str(blocker), *SMALL),
+                   "a file stands where a folder should be")
+    assert existing.read_bytes() == before
+    assert records(out) == [existing]
+
+
+def test_corrupt_results_are_reported_not_crashed_on(finished_run, tiny_model_dir, tmp_path):
+    out, _ = finished_run
+    [existing] = records(out)
+    broken = tmp_path / "results"
+    broken.mkdir()
+    (broken / "bad.json").write_text("{not json")
+    proc = harness_cli("validate", str(broken))
+    assert proc.returncode == 1 and "bad.json is not a valid result record" in proc.stderr and "Traceback" not in proc.stderr
+    proc = harness_cli("show", "--results", str(broken))
+    assert proc.returncode == 1 and "bad.json is not a valid result record" in proc.stderr
+    one_line_error(harness_cli("show", "--results", str(tmp_path / "missing")), "does not exist")
+    # A samples log corrupted in its middle: --resume refuses, in one line, and leaves the file alone.
+    log = existing.with_name(existing.stem + SAMPLES_SUFFIX)
+    run_dir = tmp_path / "resume"
+    target = run_dir / existing.parent.relative_to(out)
+    target.mkdir(parents=True)
+    corrupt = target / log.name
+    corrupt.write_text("garbage\n" + log.read_text())
+    args = shlex.split(json.loads(existing.read_text())["config"]["command"])[2:]
+    proc = harness_cli("run", *args, "--out", str(run_dir), "--resume", "--repeats", "1", "--warmups", "0")
+    one_line_error(proc, "line 1 is not a sample record")
+    assert corrupt.read_text().startswith("garbage\n")

@@ -1,0 +1,135 @@
+"""Cache surgery: RoPE re-rotation, gathering, byte counting, and the policies' choices on a tiny Llama."""
+
+import pytest
+import torch
+from transformers import DynamicCache
+
+from baselines.full import FullCache
+from baselines.lacache import LaCachePolicy
+from baselines.snapkv import SnapKV
+from baselines.streamingllm import StreamingLLM
+from harness.errors import HarnessError
+from tasks.long_context.kv import CompressContext, Rope, cache_bytes, gather
+from tasks.long_context.streamer import Streamer
+
+
+def layer0_keys(model, ids, positions=None):
+    cache = DynamicCache(config=model.config)
+    with torch.inference_mode():
+        model(input_ids=torch.tensor([ids]), position_ids=None if positions is None else torch.tensor([positions]), cache=cache, use_cache=True)
+    return cache.layers[0].keys
+
+
+def context(model, budget, protected=2):
+    return CompressContext(budget=budget, protected=protected, num_layers=model.config.num_hidden_layers, rope=Rope(model))
+
+
+def test_rerotated_keys_equal_keys_computed_at_the_new_positions(tiny_llm):
+    model = tiny_llm.model
+    ids = list(range(100, 140))
+    cache = DynamicCache(config=model.config)
+    with torch.inference_mode():
+        model(input_ids=torch.tensor([ids]), cache=cache, use_cache=True)
+    kept = torch.tensor([0, 1, 2, 20, 21, 35, 38, 39])
+    gather(cache, [kept] * model.config.num_hidden_layers, Rope(model))
+    # Layer 0's keys depend only on the token itself and its position: a fresh forward of the kept tokens at
+    # contiguous positions must give the same keys.
+    fresh = layer0_keys(model, [ids[i] for i in kept])
+    torch.testing.assert_close(cache.layers[0].keys, fresh, atol=1e-5, rtol=1e-4)
+
+
+def test_gather_without_rope_keeps_original_rotation(tiny_llm):
+    model = tiny_llm.model
+    ids = list(range(200, 220))
+    cache = DynamicCache(config=model.config)
+    with torch.inference_mode():
+        model(input_ids=torch.tensor([ids]), cache=cache, use_cache=True)
+    original = cache.layers[0].keys.clone()
+    kept = torch.tensor([0, 5, 19])
+    gather(cache, [kept] * model.config.num_hidden_layers, None)
+    torch.testing.assert_close(cache.layers[0].keys, original[:, :, kept])
+
+
+def test_full_policy_streamer_matches_a_plain_forward(tiny_llm):
+    model = tiny_llm.model
+    ids = torch.tensor([list(range(300, 364))])
+    with torch.inference_mode():
+        expected = model(input_ids=ids).logits[0, -1]
+        streamer = Streamer(model, FullCache(), context(model, 64))
+        for start in range(0, 64, 16):
+            logits = streamer.forward(ids[:, start:start + 16])
+    torch.testing.assert_close(logits[-1], expected.float(), atol=1e-4, rtol=1e-4)
+
+
+def test_cache_bytes_counts_whole_storages(tiny_llm):
+    model = tiny_llm.model
+    cache = DynamicCache(config=model.config)
+    with torch.inference_mode():
+        model(input_ids=torch.tensor([list(range(10, 42))]), cache=cache, use_cache=True)
+    per_layer = 2 * cache.layers[0].keys.nelement() * 4
+    assert cache_bytes(cache) == per_layer * model.config.num_hidden_layers
+    for layer in cache.layers:  # a view keeps its whole buffer alive, and is counted so
+        layer.keys, layer.values = layer.keys[:, :, :4], layer.values[:, :, :4]
+    assert cache_bytes(cache) == per_layer * model.config.num_hidden_layers
+
+
+@pytest.mark.parametrize("policy", [StreamingLLM({"budget": 24}), SnapKV({"budget": 24, "window": 4}),
+                                    LaCachePolicy({"budget": 24, "start_size": 2, "span": 2})])
+def test_bounded_policies_stay_within_budget_and_keep_the_prefix(tiny_llm, policy):
+    model = tiny_llm.model
+    ctx = context(model, 24, protected=3)
+    streamer = Streamer(model, policy, ctx)
+    ids = torch.tensor([list(range(1000, 1100))])
+    with torch.inference_mode():
+        first_keys = None
+        for start in range(0, 100, 10):
+            streamer.forward(ids[:, start:start + 10])
+            if first_keys is None:
+                first_keys = streamer.cache.layers[0].keys[:, :, :3].clone()
+            streamer.compress()
+            assert streamer.length <= 24 + (1 if isinstance(policy, LaCachePolicy) else 0)
+    streamer.close()
+    lengths = {layer.keys.shape[2] for layer in streamer.cache.layers}
+    assert len(lengths) == 1
+    if policy.renumbers:
+        assert streamer.next_pos == streamer.length
+        torch.testing.assert_close(streamer.cache.layers[0].keys[:, :, :3], first_keys)  # prefix slots never moved
+    else:
+        assert streamer.next_pos == 100
+        torch.testing.assert_close(streamer.cache.layers[0].keys[:, :, :3], first_keys)
+
+
+def test_streamingllm_keeps_sinks_and_recent(tiny_llm):
+    model = tiny_llm.model
+    policy = StreamingLLM({"budget": 10, "sink_tokens": 4})
+    kept = policy.keep(50, context(model, 10, protected=2), None)
+    assert kept[0].tolist() == [0, 1, 2, 3, 44, 45, 46, 47, 48, 49]
+
+
+def test_snapkv_keeps_what_the_window_attends_to(tiny_llm):
+    model = tiny_llm.model
+    policy = SnapKV({"budget": 8, "window": 2, "kernel": 1})
+    ctx = context(model, 8, protected=1)
+    streamer = Streamer(model, policy, ctx)
+    with torch.inference_mode():
+        streamer.forward(torch.tensor([list(range(500, 530))]))
+    streamer.close()
+    # Make slot 10's key point exactly along the window's queries in every layer: it must be selected.
+    groups = model.config.num_attention_heads // model.config.num_key_value_heads
+    with torch.inference_mode():
+        for i, layer in enumerate(streamer.cache.layers):
+            q = ctx.window.queries[i][0].mean(dim=1).view(model.config.num_key_value_heads, groups, -1).mean(1)
+            layer.keys[0, :, 10] = 50 * q / q.norm(dim=-1, keepdim=True)
+        kept = policy.keep(30, ctx, streamer.cache)
+    for idx in kept:
+        assert idx.shape == (model.config.num_key_value_heads, 8)
+        assert (idx[:, 0] == 0).all() and (idx[:, -2:] == torch.tensor([28, 29])).all()
+        assert (idx == 10).any(dim=1).all()
+
+
+def test_budget_validation_is_a_clear_error(tiny_llm):
+    model = tiny_llm.model
+    with pytest.raises(HarnessError, match="not smaller than the context"):
+        StreamingLLM({"budget": 500}).validate(context(model, 500), 400)
+    with pytest.raises(HarnessError, match="protected instruction prefix"):
+        StreamingLLM({"budget": 10}).validate(context(model, 10, protected=20), 400)
