@@ -61,13 +61,14 @@ def resumable_run(folder: Path, spec: CellSpec) -> str | None:
     return None
 
 
-def base_record(spec: CellSpec, task_cls: Any, method: Any, env: dict[str, Any], run_id: str, status: Status) -> ResultRecord:
+def base_record(spec: CellSpec, task: Any, method: Any, env: dict[str, Any], run_id: str, status: Status) -> ResultRecord:
     from harness.environment import harness_info
 
+    task_cls = type(task)
     return ResultRecord(
         run_id=run_id, created_at=datetime.now(timezone.utc), status=status, harness=HarnessInfo(**harness_info()),
         task=TaskInfo(name=task_cls.spec.name, version=task_cls.spec.version, family=task_cls.spec.family, split=spec.split,
-                      spec_hash=task_cls.spec.spec_hash(), options=spec.task_options),
+                      spec_hash=task_cls.spec.spec_hash(), options=task.options_dict(), protocol=task.protocol()),
         method=MethodInfo(name=method.name, version=method.version, family=method.family, params=method.params_dict()),
         config=RunConfig(seed=spec.seed, limit=spec.limit, device=env["device"], warmups=spec.warmups,
                          repeats=spec.repeats, command=spec.command),
@@ -132,7 +133,7 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
         traceback.print_exc()
         status, error = "failed", f"{type(exc).__name__}: {exc}"
 
-    record = base_record(spec, task_cls, method, env, run_id, status)
+    record = base_record(spec, task, method, env, run_id, status)
     record.error = error
     if runtime.llm_loaded:
         llm = runtime.llm

@@ -35,6 +35,7 @@ class TaskInfo(_Strict):
     split: str
     spec_hash: str
     options: dict[str, Any] = Field(default_factory=dict)
+    protocol: dict[str, Any] = Field(default_factory=dict, description="how the method was run on the task, in words")
     dataset: DatasetInfo | None = None
 
 

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def options_per_task(tasks: list[str], options: dict[str, object]) -> dict[str, 
     return {name: {k: v for k, v in options.items() if k in fields[name]} for name in tasks}
 
 
-def _record_crash(spec: CellSpec, returncode: int, tail: str) -> Path:
+def _record_crash(spec: CellSpec, returncode: int) -> Path:
     """A cell process that died without writing its record still leaves one: failed, or oom if it was killed."""
     from harness.environment import capture
     from harness.runtime import resolve_device
@@ -65,8 +64,8 @@ def _record_crash(spec: CellSpec, returncode: int, tail: str) -> Path:
     task_cls, method_cls = TASKS.get(spec.task), METHODS.get(spec.method)
     env = capture(resolve_device(spec.device).type)
     status = "oom" if returncode == SIGKILL_EXIT else "failed"
-    record = base_record(spec, task_cls, method_cls(spec.method_params), env, new_run_id(spec), status)
-    record.error = f"cell process exited with code {returncode}" + (f": {tail.strip().splitlines()[-1]}" if tail.strip() else "")
+    record = base_record(spec, task_cls(spec.task_options), method_cls(spec.method_params), env, new_run_id(spec), status)
+    record.error = f"cell process exited with code {returncode}" + (" (killed: out of memory?)" if status == "oom" else "")
     model_id = spec.model or (EMBEDDED_ID if task_cls.spec.uses_model else None)
     folder = cell_dir(Path(spec.out), spec.task, spec.method, model_id, env["hardware_key"])
     ensure_dir(folder)
@@ -78,21 +77,14 @@ def _record_crash(spec: CellSpec, returncode: int, tail: str) -> Path:
 def run_cell_subprocess(spec: CellSpec) -> CellOutcome:
     with tempfile.TemporaryDirectory(prefix="harness-cell-") as tmp:
         spec = spec.model_copy(update={"outcome_path": os.path.join(tmp, "outcome.json")})
-        proc = subprocess.Popen([sys.executable, "-m", "harness.cell"], stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert proc.stdin is not None and proc.stderr is not None
-        proc.stdin.write(spec.model_dump_json())
-        proc.stdin.close()
-        tail: deque[str] = deque(maxlen=40)
-        for line in proc.stderr:
-            sys.stderr.write(line)
-            tail.append(line)
-        returncode = proc.wait()
+        # stderr is inherited: the cell's progress bar and any traceback reach the user's terminal directly.
+        returncode = subprocess.run([sys.executable, "-m", "harness.cell"], input=spec.model_dump_json(), text=True).returncode
         outcome_file = Path(spec.outcome_path)
         outcome = json.loads(outcome_file.read_text()) if outcome_file.exists() else None
     if returncode == EXIT_BAD_INPUT and outcome:
         raise HarnessError(outcome["error"])
     if outcome is None or "record" not in outcome:
-        path = _record_crash(spec, returncode, "".join(tail))
+        path = _record_crash(spec, returncode)
         return CellOutcome(spec, "oom" if returncode == SIGKILL_EXIT else "failed", path)
     return CellOutcome(spec, outcome["status"], Path(outcome["record"]))
 

@@ -156,5 +156,9 @@ class Task(ABC):
     def measure(self, method: "Method", runtime: "Runtime", samples: list[Sample], meter: "Meter") -> Measured:
         """The measurement pass: warm-ups, then repeats whose raw timings are kept."""
 
+    def protocol(self) -> dict[str, Any]:
+        """How methods are run on this task (recorded with every result)."""
+        return {}
+
     def options_dict(self) -> dict[str, Any]:
         return self.options.model_dump(mode="json")

@@ -13,11 +13,11 @@ from tasks.long_context.kv import CompressContext, Rope, cache_bytes, gather
 from tasks.long_context.streamer import Streamer
 
 
-def layer0_keys(model, ids, positions=None):
+def prefill(model, ids: list[int]) -> DynamicCache:
     cache = DynamicCache(config=model.config)
     with torch.inference_mode():
-        model(input_ids=torch.tensor([ids]), position_ids=None if positions is None else torch.tensor([positions]), cache=cache, use_cache=True)
-    return cache.layers[0].keys
+        model(input_ids=torch.tensor([ids]), cache=cache, use_cache=True)
+    return cache
 
 
 def context(model, budget, protected=2):
@@ -27,23 +27,18 @@ def context(model, budget, protected=2):
 def test_rerotated_keys_equal_keys_computed_at_the_new_positions(tiny_llm):
     model = tiny_llm.model
     ids = list(range(100, 140))
-    cache = DynamicCache(config=model.config)
-    with torch.inference_mode():
-        model(input_ids=torch.tensor([ids]), cache=cache, use_cache=True)
+    cache = prefill(model, ids)
     kept = torch.tensor([0, 1, 2, 20, 21, 35, 38, 39])
     gather(cache, [kept] * model.config.num_hidden_layers, Rope(model))
     # Layer 0's keys depend only on the token itself and its position: a fresh forward of the kept tokens at
     # contiguous positions must give the same keys.
-    fresh = layer0_keys(model, [ids[i] for i in kept])
+    fresh = prefill(model, [ids[i] for i in kept]).layers[0].keys
     torch.testing.assert_close(cache.layers[0].keys, fresh, atol=1e-5, rtol=1e-4)
 
 
 def test_gather_without_rope_keeps_original_rotation(tiny_llm):
     model = tiny_llm.model
-    ids = list(range(200, 220))
-    cache = DynamicCache(config=model.config)
-    with torch.inference_mode():
-        model(input_ids=torch.tensor([ids]), cache=cache, use_cache=True)
+    cache = prefill(model, list(range(200, 220)))
     original = cache.layers[0].keys.clone()
     kept = torch.tensor([0, 5, 19])
     gather(cache, [kept] * model.config.num_hidden_layers, None)
@@ -63,9 +58,7 @@ def test_full_policy_streamer_matches_a_plain_forward(tiny_llm):
 
 def test_cache_bytes_counts_whole_storages(tiny_llm):
     model = tiny_llm.model
-    cache = DynamicCache(config=model.config)
-    with torch.inference_mode():
-        model(input_ids=torch.tensor([list(range(10, 42))]), cache=cache, use_cache=True)
+    cache = prefill(model, list(range(10, 42)))
     per_layer = 2 * cache.layers[0].keys.nelement() * 4
     assert cache_bytes(cache) == per_layer * model.config.num_hidden_layers
     for layer in cache.layers:  # a view keeps its whole buffer alive, and is counted so

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
+from transformers import DynamicCache
 
 from harness.errors import HarnessError
 from harness.method import Method
@@ -90,11 +91,11 @@ class KVCachePolicy(Method):
                 f"({ctx.protected} tokens): use a larger --method-arg budget"
             )
 
-    def keep(self, cache_len: int, ctx: CompressContext, cache: "torch.nn.Module") -> list[torch.Tensor] | None:
+    def keep(self, cache_len: int, ctx: CompressContext, cache: DynamicCache) -> list[torch.Tensor] | None:
         """Per-layer slots to keep, or None to keep everything."""
         raise NotImplementedError
 
-    def compress(self, cache, ctx: CompressContext) -> None:
+    def compress(self, cache: DynamicCache, ctx: CompressContext) -> None:
         cache_len = cache.get_seq_length()
         if cache_len <= ctx.budget:
             return
@@ -103,7 +104,7 @@ class KVCachePolicy(Method):
             gather(cache, kept, ctx.rope if self.renumbers else None)
 
 
-def gather(cache, kept: list[torch.Tensor], rope: Rope | None) -> None:
+def gather(cache: DynamicCache, kept: list[torch.Tensor], rope: Rope | None) -> None:
     """Keep the given slots in each layer; with `rope`, re-rotate keys so slot j sits at position j."""
     counts = {int(idx.shape[-1]) for idx in kept}
     if len(counts) != 1:
@@ -121,7 +122,7 @@ def gather(cache, kept: list[torch.Tensor], rope: Rope | None) -> None:
         layer.keys, layer.values = new_keys, torch.gather(values, 2, index)
 
 
-def cache_bytes(cache) -> int:
+def cache_bytes(cache: DynamicCache) -> int:
     """Bytes held by the cache tensors' storages (a view of a larger buffer counts the whole buffer)."""
     seen, total = set(), 0
     for layer in cache.layers:

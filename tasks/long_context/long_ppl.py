@@ -53,6 +53,13 @@ class LongPerplexity(Task):
                         meta={"passage": i}) for i in range(self.options.passages)]
         return found[:limit] if limit else found
 
+    def protocol(self) -> dict[str, Any]:
+        return {
+            "streaming": "one token per forward; the policy compresses after every token once the cache is over budget",
+            "scored": "next-token negative log-likelihood of every token after the first",
+            "budget": "fraction of the passage tokens if < 1, else tokens; no protected prefix",
+        }
+
     def _ids(self, sample: Sample, tokenizer) -> list[int]:
         hay = haystack_ids(tokenizer)
         start = sample.inputs["offset"] % (len(hay) - sample.inputs["tokens"])

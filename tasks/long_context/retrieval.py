@@ -74,7 +74,10 @@ def answer(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: Ret
            new_tokens: int, forced: bool = False, score_gold: bool = True) -> AnswerTrace:
     """Prefill + compress + ask + greedy decode; `forced` decodes exactly `new_tokens` tokens (for timing)."""
     device = llm.model.device
-    ids = lambda tokens: torch.tensor([tokens], device=device)  # noqa: E731
+
+    def ids(tokens: list[int]) -> torch.Tensor:
+        return torch.tensor([tokens], device=device)
+
     streamer = Streamer(llm.model, policy, policy_context(llm, policy, prompt))
     try:
         with torch.inference_mode():
@@ -137,7 +140,9 @@ class NeedleTask(Task):
 
     def prompt(self, sample: Sample, tokenizer) -> Prompt:
         """Exact-length token ids: prefix, haystack with needles at their depths, question."""
-        enc = lambda text: tokenizer(text, add_special_tokens=False).input_ids  # noqa: E731
+        def enc(text: str) -> list[int]:
+            return tokenizer(text, add_special_tokens=False).input_ids
+
         inputs = sample.inputs
         bos = [tokenizer.bos_token_id] if tokenizer("a").input_ids[0] == tokenizer.bos_token_id else []
         prefix = bos + enc(inputs["prefix"])
@@ -156,6 +161,18 @@ class NeedleTask(Task):
             cursor = cut
         context += filler[cursor:]
         return Prompt(context=context, protected=len(prefix), question=question, gold=enc(" " + inputs["answer"]))
+
+    def protocol(self) -> dict[str, Any]:
+        stream = self.options.mode == "stream"
+        return {
+            "mode": self.options.mode,
+            "compression": f"after every {self.options.chunk}-token prefill chunk" if stream else "once, after the whole context is prefilled",
+            "protected_prefix": "the instruction tokens at the start are always kept (sinks / start tokens cover them)",
+            "question_and_answer": "appended after compression and never evicted",
+            "first_answer_token": "decoded from the compressed cache, never from full-attention logits",
+            "decoding": f"greedy, gold length + {EXTRA_NEW_TOKENS} tokens, stops at end of sequence",
+            "budget": "fraction of the context tokens if < 1, else tokens",
+        }
 
     def check(self, method: KVCachePolicy, runtime: Runtime, samples: list[Sample]) -> None:
         llm = runtime.llm

@@ -74,8 +74,8 @@ class Streamer:
         twin = object.__new__(Streamer)
         twin.model, twin.policy, twin.ctx = self.model, self.policy, self.ctx
         twin.cache = DynamicCache(config=self.model.config)
-        for src, dst_idx in zip(self.cache.layers, range(len(self.cache.layers))):
-            twin.cache.update(src.keys.clone(), src.values.clone(), dst_idx)
+        for layer_idx, layer in enumerate(self.cache.layers):
+            twin.cache.update(layer.keys.clone(), layer.values.clone(), layer_idx)
         twin.next_pos, twin.peak_bytes, twin.peak_tokens, twin._hooks = self.next_pos, 0, 0, []
         return twin
 
