@@ -145,9 +145,8 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
         record.breakdowns = task.breakdowns(evaluated, [r["scores"] for r in rows])
     if status == "complete" and len(rows) < len(samples):
         record.status = "partial"
-    split = task_cls.spec.split(spec.split)
-    record.task.dataset = DatasetInfo(source=split.source, revision_or_sha256=split.revision_or_sha256,
-                                      n_total=len(samples), n_evaluated=len(rows))
+    source, revision = task.dataset_source(spec.split)
+    record.task.dataset = DatasetInfo(source=source, revision_or_sha256=revision, n_total=len(samples), n_evaluated=len(rows))
     record.performance = performance
     if log.path.exists():
         record.artifacts = Artifacts(samples=log.path.name, sha256=sha256_file(log.path))

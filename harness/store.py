@@ -17,6 +17,7 @@ from harness.errors import HarnessError
 from harness.record import ResultRecord
 
 SAMPLES_SUFFIX = ".samples.jsonl"
+PUBLIC_FILE_MODE = 0o644
 
 
 def model_slug(model_id: str | None) -> str:
@@ -38,6 +39,7 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write to a temporary file in the same folder, fsync, then rename over the target."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, PUBLIC_FILE_MODE)  # mkstemp makes files private; records are meant to be shared
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=2, sort_keys=False)
             fh.write("\n")
@@ -97,6 +99,7 @@ class SampleLog:
 
     def rewrite(self, rows: list[dict[str, Any]]) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        os.fchmod(fd, PUBLIC_FILE_MODE)
         with os.fdopen(fd, "w") as fh:
             for row in rows:
                 fh.write(json.dumps(row) + "\n")

@@ -156,6 +156,11 @@ class Task(ABC):
     def measure(self, method: "Method", runtime: "Runtime", samples: list[Sample], meter: "Meter") -> Measured:
         """The measurement pass: warm-ups, then repeats whose raw timings are kept."""
 
+    def dataset_source(self, split: str) -> tuple[str, str | None]:
+        """Where the split's data comes from, and its pinned revision or sha256."""
+        spec = self.spec.split(split)
+        return spec.source, spec.revision_or_sha256
+
     def protocol(self) -> dict[str, Any]:
         """How methods are run on this task (recorded with every result)."""
         return {}

@@ -41,6 +41,8 @@ def test_run_writes_a_valid_record_with_measurements(finished_run, tiny_model_di
     [path] = records(out)
     record = json.loads(path.read_text())
     assert record["status"] == "complete"
+    assert path.stat().st_mode & 0o777 == 0o644  # records are meant to be committed and shared
+    assert record["task"]["protocol"]["first_answer_token"] == "decoded from the compressed cache, never from full-attention logits"
     assert record["method"]["params"] == {"budget": 0.75, "sink_tokens": 4}
     assert record["method"]["base_model"]["id"] == str(tiny_model_dir)
     assert record["task"]["dataset"]["n_evaluated"] == 3

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import KVCacheMemory, MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.stats import bootstrap_ci95, mean_stderr
-from harness.task import Measured, MetricSpec, Sample, Task, TaskSpec
+from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, budget_tokens, bytes_per_token
 from tasks.long_context.passkey import offline_split
@@ -29,6 +32,11 @@ class PerplexityOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     passages: int = Field(default=2, ge=1, description="independent passages (samples)")
     tokens: int = Field(default=512, ge=32, description="tokens streamed per passage")
+    text_file: str | None = Field(default=None, description="split 'local': a UTF-8 text file (e.g. a PG-19 book)")
+
+
+LOCAL_TEXT = SplitSpec(name="local", source="a local UTF-8 text file (--task-arg text_file=...)",
+                       description="consecutive passages from the start of the file, e.g. a PG-19 book")
 
 
 class LongPerplexity(Task):
@@ -38,7 +46,7 @@ class LongPerplexity(Task):
     spec = TaskSpec(
         name="long_ppl", family="long_context", version="1", paper="https://arxiv.org/abs/2507.14204",
         description="Token-by-token perplexity of real English text (pydoc topics) under a bounded KV cache.",
-        splits=(offline_split("passages at seeded offsets of the text"),),
+        splits=(LOCAL_TEXT, offline_split("passages at seeded offsets of the text"),),
         metrics=(
             MetricSpec(name="perplexity", higher_is_better=False, description="exp of the mean next-token NLL"),
             MetricSpec(name="nll", higher_is_better=False, description="mean next-token negative log-likelihood (nats)"),
@@ -46,8 +54,15 @@ class LongPerplexity(Task):
         main_metric="perplexity", requires="kv_cache", uses_model=True,
     )
 
+    _local_ids: list[int] | None = None  # the local text file, tokenised once
+
     def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
         self.spec.split(split)
+        if split == LOCAL_TEXT.name:
+            self._local_text()
+            found = [Sample(id=f"passage{i}", inputs={"offset": i * self.options.tokens, "tokens": self.options.tokens, "local": True},
+                            target=None, meta={"passage": i}) for i in range(self.options.passages)]
+            return found[:limit] if limit else found
         rng = random.Random(f"long_ppl:{seed}")
         found = [Sample(id=f"passage{i}", inputs={"offset": rng.randrange(0, 80_000), "tokens": self.options.tokens}, target=None,
                         meta={"passage": i}) for i in range(self.options.passages)]
@@ -60,7 +75,26 @@ class LongPerplexity(Task):
             "budget": "fraction of the passage tokens if < 1, else tokens; no protected prefix",
         }
 
+    def _local_text(self) -> str:
+        path = Path(self.options.text_file).expanduser() if self.options.text_file else None
+        if path is None or not path.is_file():
+            raise HarnessError("the local split needs an existing text file: add --task-arg text_file=/path/to/book.txt")
+        return path.read_text(encoding="utf-8", errors="replace")
+
+    def dataset_source(self, split: str) -> tuple[str, str | None]:
+        if split == LOCAL_TEXT.name:
+            return str(self.options.text_file), hashlib.sha256(self._local_text().encode()).hexdigest()
+        return super().dataset_source(split)
+
     def _ids(self, sample: Sample, tokenizer) -> list[int]:
+        if sample.inputs.get("local"):
+            if self._local_ids is None:
+                self._local_ids = tokenizer(self._local_text(), add_special_tokens=False).input_ids
+            ids = self._local_ids
+            start, n = sample.inputs["offset"], sample.inputs["tokens"]
+            if start + n > len(ids):
+                raise HarnessError(f"{self.options.text_file} has {len(ids)} tokens, fewer than passages x tokens: lower --task-arg passages or tokens")
+            return ids[start:start + n]
         hay = haystack_ids(tokenizer)
         start = sample.inputs["offset"] % (len(hay) - sample.inputs["tokens"])
         return hay[start:start + sample.inputs["tokens"]]

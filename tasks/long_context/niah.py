@@ -7,7 +7,7 @@ from typing import Any
 
 from harness.task import TaskSpec
 from tasks.long_context.passkey import RETRIEVAL_METRICS, offline_split
-from tasks.long_context.retrieval import NeedleTask, RetrievalOptions
+from tasks.long_context.retrieval import LOCAL_SPLIT, NeedleTask, RetrievalOptions
 
 KEYS = ("apple", "harbor", "violin", "glacier", "lantern", "orchid", "falcon", "meadow", "copper", "saffron",
         "compass", "thistle", "marble", "cobalt", "juniper", "walnut")
@@ -26,7 +26,7 @@ class NiahMultikey(NeedleTask):
     spec = TaskSpec(
         name="niah_multikey", family="long_context", version="1", paper="https://arxiv.org/abs/2404.06654",
         description="Four 'special magic number' needles for different keys in real text; the question asks for one.",
-        splits=(offline_split("generated from the seed: keys, 7-digit values, distractor depths, text offset"),),
+        splits=(LOCAL_SPLIT, offline_split("generated from the seed: keys, 7-digit values, distractor depths, text offset"),),
         metrics=RETRIEVAL_METRICS, main_metric="exact_match", requires="kv_cache", uses_model=True,
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from harness.task import MetricSpec, SplitSpec, TaskSpec
 from tasks.long_context.corpus import SOURCE, haystack_sha256
-from tasks.long_context.retrieval import NeedleTask
+from tasks.long_context.retrieval import LOCAL_SPLIT, NeedleTask
 
 RETRIEVAL_METRICS = (
     MetricSpec(name="exact_match", higher_is_better=True, description="first number generated equals the gold number"),
@@ -26,7 +26,7 @@ class Passkey(NeedleTask):
     spec = TaskSpec(
         name="passkey", family="long_context", version="1", paper="https://arxiv.org/abs/2507.14204",
         description="A 5-digit pass key hidden at depths 0..1 of real English text (pydoc topics), lengths 1k-4k tokens.",
-        splits=(offline_split("generated from the seed: key, text offset; lengths x depths"),),
+        splits=(LOCAL_SPLIT, offline_split("generated from the seed: key, text offset; lengths x depths"),),
         metrics=RETRIEVAL_METRICS, main_metric="exact_match", requires="kv_cache", uses_model=True,
     )
 

@@ -23,13 +23,16 @@ from harness.meter import Clock, Meter
 from harness.models import LoadedModel
 from harness.record import KVCacheMemory, Throughput
 from harness.runtime import Runtime
-from harness.task import Measured, Sample, Task
+from harness.task import Measured, Sample, SplitSpec, Task
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, budget_tokens, bytes_per_token
+from tasks.long_context.local_data import file_sha256, read_items
 from tasks.long_context.metrics import exact_match, partial_credit
 from tasks.long_context.streamer import Streamer
 
 EXTRA_NEW_TOKENS = 4  # decode budget beyond the gold answer's length
+LOCAL_SPLIT = SplitSpec(name="local", source="a local JSONL file of retrieval items (--task-arg data_file=...)",
+                        description="real data, e.g. RULER or LongBench items converted to {id, context, question, answer}")
 
 
 class RetrievalOptions(BaseModel):
@@ -41,6 +44,7 @@ class RetrievalOptions(BaseModel):
     lengths: list[int] = Field(default=[1024, 2048, 4096], min_length=1)
     depths: list[float] = Field(default=[round(i / 10, 1) for i in range(11)], min_length=1)
     measure_new_tokens: int = Field(default=16, ge=2, description="tokens decoded per measurement repeat")
+    data_file: str | None = Field(default=None, description="split 'local': a JSONL file of retrieval items")
 
 
 @dataclass
@@ -128,6 +132,8 @@ class NeedleTask(Task):
 
     def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
         self.spec.split(split)
+        if split == LOCAL_SPLIT.name:
+            return self._local_samples(limit)
         found = []
         for length in self.options.lengths:
             for depth in self.options.depths:
@@ -138,8 +144,23 @@ class NeedleTask(Task):
                                     meta={"length": length, "depth": depth}))
         return found[:limit] if limit else found
 
+    def _local_samples(self, limit: int | None) -> list[Sample]:
+        found = []
+        for item in read_items(self.options.data_file):
+            length = item.length if item.length is not None else len(item.context)
+            depth = item.depth if item.depth is not None else 0.0
+            inputs = {"prefix": item.prefix, "text": item.context, "question": item.question, "answer": item.answer,
+                      "length": length, "depth": depth}
+            found.append(Sample(id=item.id, inputs=inputs, target=item.answer, meta={"length": length, "depth": depth}))
+        return found[:limit] if limit else found
+
+    def dataset_source(self, split: str) -> tuple[str, str | None]:
+        if split == LOCAL_SPLIT.name:
+            return str(self.options.data_file), file_sha256(self.options.data_file)
+        return super().dataset_source(split)
+
     def prompt(self, sample: Sample, tokenizer) -> Prompt:
-        """Exact-length token ids: prefix, haystack with needles at their depths, question."""
+        """Token ids: protected prefix, context (real text, or haystack with needles at their depths), question."""
         def enc(text: str) -> list[int]:
             return tokenizer(text, add_special_tokens=False).input_ids
 
@@ -147,6 +168,9 @@ class NeedleTask(Task):
         bos = [tokenizer.bos_token_id] if tokenizer("a").input_ids[0] == tokenizer.bos_token_id else []
         prefix = bos + enc(inputs["prefix"])
         question = enc(inputs["question"])
+        gold = enc(" " + inputs["answer"])
+        if "text" in inputs:
+            return Prompt(context=prefix + enc(inputs["text"]), protected=len(prefix), question=question, gold=gold)
         needles = sorted((depth, enc(text)) for depth, text in inputs["needles"])
         filler_len = inputs["length"] - len(prefix) - len(question) - sum(len(n) for _, n in needles)
         if filler_len < 16:
@@ -160,7 +184,7 @@ class NeedleTask(Task):
             context += filler[cursor:cut] + needle
             cursor = cut
         context += filler[cursor:]
-        return Prompt(context=context, protected=len(prefix), question=question, gold=enc(" " + inputs["answer"]))
+        return Prompt(context=context, protected=len(prefix), question=question, gold=gold)
 
     def protocol(self) -> dict[str, Any]:
         stream = self.options.mode == "stream"
