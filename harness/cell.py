@@ -96,7 +96,7 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
 
     samples = task.samples(spec.split, spec.limit, spec.seed)
     task.check(method, runtime, samples)
-    model_id = runtime.llm.id if runtime.llm_loaded else spec.model
+    model_id = runtime.llm.id if task_cls.spec.uses_model else spec.model
     folder = cell_dir(Path(spec.out), task_cls.spec.name, method.name, model_id, env["hardware_key"])
     ensure_dir(folder)
     run_id = (resumable_run(folder, spec) if spec.resume else None) or new_run_id(spec)

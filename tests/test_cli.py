@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.environment import slug
 from harness.store import SAMPLES_SUFFIX
 from tests.conftest import harness_cli
 
@@ -162,6 +163,7 @@ def test_a_failing_cell_is_recorded_and_the_rest_go_on(tiny_model_dir, tmp_path,
     assert proc.returncode == 1
     found = {json.loads(p.read_text())["task"]["name"]: json.loads(p.read_text()) for p in records(tmp_path)}
     assert set(found) == {"passkey", "long_ppl"}  # the second cell ran after the first failed
+    assert all(p.parts[-3] == slug(str(tiny_model_dir)) for p in records(tmp_path))  # filed under the model
     for record in found.values():
         assert record["status"] == status
         assert fragment in record["error"]
