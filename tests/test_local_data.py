@@ -47,13 +47,15 @@ def test_local_text_perplexity(tiny_model_dir, tmp_path):
     book.write_text("It was a bright cold day in April, and the clocks were striking thirteen. " * 40)
     out = tmp_path / "results"
     proc = harness_cli("run", "--method", "lacache", "--task", "long_ppl", "--split", "local", "--model", str(tiny_model_dir),
-                       "--task-arg", f"text_file={book}", "--task-arg", "tokens=64", "--task-arg", "passages=2",
-                       "--method-arg", "budget=40", "--method-arg", "start_size=4", "--method-arg", "span=2", "--out", str(out), *FAST)
+                       "--task-arg", f"text_file={book}", "--task-arg", "tokens=160", "--task-arg", "passages=2",
+                       "--method-arg", "budget=0.25", "--method-arg", "start_size=4", "--method-arg", "span=2", "--out", str(out), *FAST)
     assert proc.returncode == 0, proc.stderr
     [path] = list(out.rglob("*.json"))
     record = json.loads(path.read_text())
     assert record["task"]["dataset"]["source"] == str(book)
     assert record["metrics"]["perplexity"]["n"] == 2 and record["metrics"]["perplexity"]["value"] > 1
+    # The measurement pass streams only part of the passage, but its budget is still a quarter of the whole passage.
+    assert record["performance"]["memory"]["kv_cache"]["peak_tokens"] == 160 // 4 + 1
 
 
 def test_local_split_bad_input(items_file, tiny_model_dir, tmp_path):

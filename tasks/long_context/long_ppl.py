@@ -108,13 +108,15 @@ class LongPerplexity(Task):
         if method.bounded:
             method.validate(self._context(runtime, method, self.options.tokens), self.options.tokens)
 
-    def _stream(self, ids: list[int], method: KVCachePolicy, runtime: Runtime, clock=None) -> tuple[list[float], Streamer]:
+    def _stream(self, ids: list[int], method: KVCachePolicy, runtime: Runtime, clock=None,
+                steps: int | None = None) -> tuple[list[float], Streamer]:
+        """Stream the passage (or its first `steps` tokens); the budget is always a share of the whole passage."""
         model = runtime.llm.model
         streamer = Streamer(model, method, self._context(runtime, method, len(ids)))
         nlls = []
         try:
             with torch.inference_mode():
-                for i in range(len(ids) - 1):
+                for i in range(len(ids) - 1 if steps is None else steps):
                     if clock:
                         clock.mark()
                     logits = streamer.forward(torch.tensor([[ids[i]]], device=runtime.device))
@@ -151,7 +153,7 @@ class LongPerplexity(Task):
         budget = self._context(runtime, method, len(ids)).budget
         warm = min(len(ids) - 1, budget + MEASURED_TOKENS) if method.bounded else len(ids) - 1
         clock = meter.clock()
-        _, streamer = self._stream(ids[: warm + 1], method, runtime, clock)
+        _, streamer = self._stream(ids, method, runtime, clock, steps=warm)
         times = clock.intervals()[-MEASURED_TOKENS:]
         model = runtime.llm.model
         allowed = (budget + 1 if method.bounded else len(ids)) * bytes_per_token(model.config, model.dtype)
