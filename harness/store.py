@@ -35,14 +35,13 @@ def ensure_dir(path: Path) -> None:
         raise HarnessError(f"cannot write results under {path}: a file stands where a folder should be; choose another --out") from None
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
     """Write to a temporary file in the same folder, fsync, then rename over the target."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, PUBLIC_FILE_MODE)  # mkstemp makes files private; records are meant to be shared
         with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -52,7 +51,7 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 
 def write_record(path: Path, record: ResultRecord) -> None:
-    write_json_atomic(path, record.model_dump(mode="json"))
+    write_text_atomic(path, json.dumps(record.model_dump(mode="json"), indent=2) + "\n")
 
 
 def sha256_file(path: Path) -> str:
@@ -98,12 +97,7 @@ class SampleLog:
             os.fsync(fh.fileno())
 
     def rewrite(self, rows: list[dict[str, Any]]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        os.fchmod(fd, PUBLIC_FILE_MODE)
-        with os.fdopen(fd, "w") as fh:
-            for row in rows:
-                fh.write(json.dumps(row) + "\n")
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def load_record(path: Path) -> ResultRecord:
