@@ -1,4 +1,4 @@
-"""The `harness` command line: list, run, show, rescore, validate, schema."""
+"""The `harness` command line: list, run, show, rescore, validate, verify, site, schema."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(summary_table(records))
     for record, path in records:
         console.print(f"  {record.task.name}: {path}")
-    console.print(f"\nLook at a run with `harness show RUN_ID_OR_PATH`; check records with `harness validate {args.out}`.")
+    console.print(f"\nLook at a run with `harness show RUN_ID_OR_PATH`; check records with `harness validate {args.out}`; "
+                  f"build the leaderboard with `harness site --results {args.out}` and open site/index.html.")
     failed = [o for o in outcomes if o.status in ("failed", "oom")]
     return 1 if failed else 0
 
@@ -140,6 +141,41 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from harness.report import console
+    from harness.verify import verify
+
+    result = verify(args.record, args.limit, args.device, args.atol, args.rtol)
+    recorded_on = result.record.environment.get("hardware_key", "unknown")
+    table = Table(title=f"verify {result.record.run_id}: {result.record.method.name} on {result.record.task.name}, "
+                        f"first {result.n_samples} offline sample(s)")
+    for col in ("metric", "recorded", "re-run", "difference", "agrees"):
+        table.add_column(col)
+    for check in result.checks:
+        table.add_row(check.name, f"{check.recorded:.6g}", f"{check.rerun:.6g}", f"{check.rerun - check.recorded:+.3g}",
+                      "yes" if check.agrees else "NO")
+    console.print(table)
+    console.print(f"identical outputs: {result.identical_outputs}/{result.n_samples}; recorded on {recorded_on}, re-run on "
+                  f"{result.rerun_hardware}; tolerance abs {args.atol} + rel {args.rtol}; latency and memory are not compared")
+    if not result.agrees:
+        print(f"error: {result.record.run_id} does not reproduce: metrics differ beyond the tolerance", file=sys.stderr)
+        return 1
+    console.print("reproduces: every metric agrees within the tolerance")
+    return 0
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from harness.report import console
+    from harness.site import build_site
+
+    count = build_site(args.results, args.out)
+    console.print(f"built {args.out}/ from {count} record(s): open {args.out / 'index.html'} in a browser "
+                  f"(or serve it: python -m http.server -d {args.out})")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from harness.record import ResultRecord
 
@@ -189,6 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check records: schema, samples file sha256, metrics re-aggregated, unique run ids")
     p.add_argument("paths", nargs="+")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("verify", help="re-run a record's cell on the first N offline samples and compare the metrics")
+    p.add_argument("record", type=Path, help="a result record (.json)")
+    p.add_argument("--limit", type=int, default=5, help="how many samples to re-run (default 5)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--atol", type=float, default=0.01, help="absolute tolerance per metric (default 0.01)")
+    p.add_argument("--rtol", type=float, default=0.01, help="relative tolerance per metric (default 0.01)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("site", help="build the static leaderboard site from the records")
+    p.add_argument("--results", type=Path, default=Path("results"))
+    p.add_argument("--out", type=Path, default=Path("site"))
+    p.set_defaults(func=cmd_site)
 
     p = sub.add_parser("schema", help="print (or write) the result record's JSON Schema")
     p.add_argument("--out")

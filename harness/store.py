@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +25,14 @@ def model_slug(model_id: str | None) -> str:
     return "none" if model_id is None else slug(model_id)
 
 
+def safe_name(text: str) -> str:
+    """A file name for any name from a user or plugin: unchanged when it is already safe, else made safe plus a short hash."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "x"
+    return base if base == text else f"{base}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
 def cell_dir(out: Path, task: str, method: str, model_id: str | None, hardware_key: str) -> Path:
-    return out / task / method / model_slug(model_id) / hardware_key
+    return out / safe_name(task) / safe_name(method) / model_slug(model_id) / safe_name(hardware_key)
 
 
 def ensure_dir(path: Path) -> None:

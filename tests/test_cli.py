@@ -223,3 +223,36 @@ def test_corrupt_results_are_reported_not_crashed_on(finished_run, tiny_model_di
     proc = harness_cli("run", *args, "--out", str(run_dir), "--resume", "--repeats", "1", "--warmups", "0")
     one_line_error(proc, "line 1 is not a sample record")
     assert corrupt.read_text().startswith("garbage\n")
+
+
+def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_run, tmp_path):
+    from harness.registry import TASKS
+    from harness.store import sha256_file
+
+    out, _ = finished_run
+    [path] = records(out)
+    proc = harness_cli("verify", str(path), "--limit", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "identical outputs: 2/2" in proc.stdout and "reproduces" in proc.stdout
+
+    # A forged record: better outputs written into the samples, metrics and sha256 made consistent with them.
+    record = json.loads(path.read_text())
+    rows = [json.loads(line) for line in (path.parent / record["artifacts"]["samples"]).read_text().splitlines()]
+    task = TASKS.get("passkey")(record["task"]["options"])
+    for row in rows:
+        row["scores"] = {"exact_match": 1.0, "partial_credit": 1.0, "gold_logprob": -0.1}
+    forged_samples = tmp_path / record["artifacts"]["samples"]
+    forged_samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    metrics = task.aggregate([row["scores"] for row in rows], record["config"]["seed"])
+    record["metrics"] = {name: m.model_dump(mode="json") for name, m in metrics.items()}
+    record["artifacts"]["sha256"] = sha256_file(forged_samples)
+    forged = tmp_path / path.name
+    forged.write_text(json.dumps(record))
+    assert harness_cli("validate", str(forged)).returncode == 0  # self-consistent, so only a re-run can tell
+    proc = harness_cli("verify", str(forged), "--limit", "2")
+    assert proc.returncode == 1 and "does not reproduce" in proc.stderr and "NO" in proc.stdout
+
+    record["task"]["split"] = "local"
+    forged.write_text(json.dumps(record))
+    one_line_error(harness_cli("verify", str(forged)), "verify re-runs the offline split only")
+    one_line_error(harness_cli("verify", str(path), "--limit", "0"), "--limit must be at least 1")

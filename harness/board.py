@@ -1,0 +1,123 @@
+"""Records as a pandas table, grouped into boards of comparable runs, ranked, with leaders and Pareto fronts.
+
+A *board* is one setting in which results may be ranked against each other: one task, one hardware key,
+one model and dtype, one split, one set of task options and one sample limit. Nothing is ever ranked
+across boards, so records from different hardware never compete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from harness.errors import HarnessError
+from harness.record import ResultRecord
+from harness.store import load_record, record_paths, safe_name
+
+BOARD_KEYS = ["task", "task_version", "hardware", "model", "dtype", "split", "limit", "options_key"]
+CONFIG_KEYS = [*BOARD_KEYS, "method", "params_key", "seed"]
+RANKED_STATUSES = ("complete",)
+UNSET = object()
+
+
+def canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class LoadedRecord:
+    """A record with the file it came from."""
+
+    record: ResultRecord
+    path: Path
+
+
+def load_all(results: Path) -> list[LoadedRecord]:
+    """Every record under `results`; an unreadable record is an error naming the file (`harness validate` lists all)."""
+    return [LoadedRecord(load_record(path), path) for path in record_paths(results)]
+
+
+def record_row(item: LoadedRecord) -> dict[str, object]:
+    """One flat row per record: identity, setting, main metric with interval, other metrics, memory, latency p50s."""
+    r = item.record
+    main = r.metrics.get(r.main_metric)
+    memory = r.performance.memory
+    kv = memory.kv_cache if memory else None
+    row: dict[str, object] = {
+        "run_id": r.run_id, "task": r.task.name, "task_version": r.task.version, "family": r.task.family, "method": r.method.name,
+        "model": r.method.base_model.id if r.method.base_model else "none",
+        "dtype": r.method.base_model.dtype if r.method.base_model else "-",
+        "hardware": str(r.environment.get("hardware_key", "unknown")), "split": r.task.split,
+        "limit": r.config.limit if r.config.limit is not None else -1, "options_key": canonical(r.task.options),
+        "params_key": canonical(r.method.params), "seed": r.config.seed, "status": r.status, "error": r.error or "",
+        "main_metric": r.main_metric, "value": main.value if main else None,
+        "ci_low": main.ci95[0] if main and main.ci95 else None, "ci_high": main.ci95[1] if main and main.ci95 else None,
+        "higher_is_better": main.higher_is_better if main else True, "n": main.n if main else None,
+        "created_at": r.created_at.isoformat(), "peak_memory_bytes": memory.peak_bytes if memory else None,
+        "memory_scope": memory.scope if memory else "", "kv_answering_bytes": kv.decode_bytes if kv else None,
+        "kv_peak_bytes": kv.peak_bytes if kv else None, "path": str(item.path),
+        "run_page": safe_name(r.run_id), "method_page": safe_name(r.method.name), "task_page": safe_name(r.task.name),
+    }
+    for name, metric in r.metrics.items():
+        row[f"metric:{name}"] = metric.value
+    for scope, stats in r.performance.latency.items():
+        row[f"latency:{scope}"] = stats.p50
+    return row
+
+
+def records_frame(items: list[LoadedRecord]) -> pd.DataFrame:
+    """All records as one table, with board ids, `current` (newest run of its configuration) and `rank` per board."""
+    if not items:
+        raise HarnessError("no result records found: run `harness run --method NAME` first, or pass --results")
+    frame = pd.DataFrame([record_row(i) for i in items])
+    frame["board"] = frame[BOARD_KEYS].astype(str).agg("|".join, axis=1).map(lambda k: hashlib.sha256(k.encode()).hexdigest()[:10])
+    newest = frame.groupby(CONFIG_KEYS, dropna=False)["created_at"].transform("max")
+    frame["current"] = frame["created_at"] == newest
+    frame["rank"] = pd.NA
+    rankable = frame["current"] & frame["status"].isin(RANKED_STATUSES) & frame["value"].notna()
+    for _, group in frame[rankable].groupby("board"):
+        ascending = not bool(group["higher_is_better"].iloc[0])
+        frame.loc[group.index, "rank"] = group["value"].rank(method="min", ascending=ascending).astype(int)
+    return frame.sort_values(["task", "board", "rank", "method"], na_position="last").reset_index(drop=True)
+
+
+def leaders(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rank-1 rows of every board (ties all lead)."""
+    return frame[frame["rank"] == 1]
+
+
+def pareto_front(xs: list[float], ys: list[float], higher_is_better: bool) -> list[int]:
+    """Indices of points no other point beats: x (memory, latency) lower is better, y by its direction.
+
+    Returned in order of increasing x, so that they can be joined as the front's staircase.
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    front = []
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        dominated = any(
+            (xs[j] <= x and sign * ys[j] >= sign * y) and (xs[j] < x or sign * ys[j] > sign * y)
+            for j in range(len(xs)) if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: (xs[i], -sign * ys[i]))
+
+
+def board_label(board: pd.DataFrame, task_frame: pd.DataFrame) -> str:
+    """Hardware, model, split, limit, and the task options where they differ from the task's most common ones."""
+    first = board.iloc[0]
+    parts = [str(first["hardware"]), f"{first['model']} ({first['dtype']})", f"split {first['split']}"]
+    if first["limit"] != -1:
+        parts.append(f"limit {first['limit']}")
+    usual = json.loads(task_frame["options_key"].mode().iloc[0])
+    options = json.loads(first["options_key"])
+    changed = sorted(k for k in set(options) | set(usual) if options.get(k, UNSET) != usual.get(k, UNSET))
+    if changed:
+        parts.append("options " + ", ".join(f"{k}={canonical(options[k]) if k in options else 'unset'}" for k in changed))
+    if first["task_version"] != task_frame["task_version"].mode().iloc[0]:
+        parts.append(f"task version {first['task_version']}")
+    return " · ".join(parts)

@@ -1,0 +1,248 @@
+"""Renders the static leaderboard site from the records under results/ (jinja2 templates, autoescaped)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from harness.board import LoadedRecord, board_label, leaders, load_all, records_frame
+from harness.errors import HarnessError
+from harness.integrity import samples_path
+from harness.plots import heatmap, scatter
+from harness.registry import METHODS, TASKS
+from harness.report import human_bytes, human_seconds
+from harness.store import SampleLog, safe_name
+
+SITE_MARKER = ".harness-site"
+SAMPLES_PER_PAGE = 50
+DOWNLOAD_COLUMNS = ["rank", "method", "model", "dtype", "hardware", "split", "limit", "status", "main_metric", "value",
+                    "ci_low", "ci_high", "n", "peak_memory_bytes", "memory_scope", "kv_answering_bytes", "kv_peak_bytes",
+                    "created_at", "run_id", "seed", "params_key", "options_key", "error"]
+
+
+def number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def sort_key(value: Any) -> str:
+    """The value a table column sorts by (empty for missing, so those sink)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value)
+
+
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(num=number, bytes=lambda v: "-" if sort_key(v) == "" else human_bytes(int(v)),
+                       seconds=lambda v: "-" if sort_key(v) == "" else human_seconds(float(v)), sortkey=sort_key,
+                       pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str),
+                       compact=lambda v: json.dumps(v, ensure_ascii=False, default=str))
+    return env
+
+
+@dataclass
+class Column:
+    """A table column: the frame column it shows and how to print it."""
+
+    key: str
+    title: str
+    kind: str  # number | bytes | seconds
+
+
+def cost_columns(frame: pd.DataFrame) -> list[Column]:
+    cols = []
+    if frame["kv_answering_bytes"].notna().any():
+        cols.append(Column("kv_answering_bytes", "KV cache while answering", "bytes"))
+    if frame["peak_memory_bytes"].notna().any():
+        cols.append(Column("peak_memory_bytes", "peak memory", "bytes"))
+    for key in frame.columns:
+        if key.startswith("latency:") and frame[key].notna().any():
+            cols.append(Column(key, key.removeprefix("latency:").replace("_", " ") + " p50", "seconds"))
+    return cols
+
+
+def metric_columns(frame: pd.DataFrame, main_metric: str) -> list[Column]:
+    return [Column(k, k.removeprefix("metric:"), "number") for k in frame.columns
+            if k.startswith("metric:") and k != f"metric:{main_metric}" and frame[k].notna().any()]
+
+
+def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()}
+            for row in frame.to_dict("records")]
+
+
+def write_downloads(frame: pd.DataFrame, folder: Path, stem: str) -> tuple[str, str]:
+    """The table as CSV and JSON beside its page; returns the two file names."""
+    extra = [c for c in frame.columns if c.startswith(("metric:", "latency:")) and frame[c].notna().any()]
+    table = frame[[c for c in DOWNLOAD_COLUMNS if c in frame.columns] + extra]
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / f"{stem}.csv", index=False)
+    (folder / f"{stem}.json").write_text(table.to_json(orient="records", indent=1) + "\n")
+    return f"{stem}.csv", f"{stem}.json"
+
+
+class SiteBuilder:
+    """Writes index, task, method and run pages (with paged samples) plus CSV/JSON downloads into one folder."""
+
+    def __init__(self, results: Path, out: Path):
+        self.results, self.out = results, out
+        self.items = load_all(results)
+        self.frame = records_frame(self.items)
+        self.by_run = {i.record.run_id: i for i in self.items}
+        self.env = environment()
+
+    def render(self, template: str, target: Path, depth: int, **context: Any) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.env.get_template(template).render(root="../" * depth, **context))
+
+    def build(self, into: Path) -> None:
+        shutil.copytree(Path(__file__).parent / "static", into / "assets")
+        self.index(into)
+        for task, frame in self.frame.groupby("task"):
+            self.task_page(into, str(task), frame)
+        for method, frame in self.frame.groupby("method"):
+            self.method_page(into, str(method), frame)
+        for item in self.items:
+            self.run_pages(into, item)
+        (into / SITE_MARKER).write_text("generated by `harness site`; the whole folder is rebuilt each time\n")
+
+    def index(self, into: Path) -> None:
+        families: dict[str, dict[str, dict[str, Any]]] = {}
+        for name in TASKS.names():
+            entry = TASKS.entry(name)
+            families.setdefault(entry.family or "other", {})[name] = {"summary": entry.summary, "page": None, "leaders": [], "counts": {}}
+        for task, frame in self.frame.groupby("task"):
+            first = frame.iloc[0]
+            info = families.setdefault(str(first["family"]), {}).setdefault(str(task), {"summary": "", "leaders": []})
+            info["page"] = f"tasks/{first['task_page']}.html"
+            info["leaders"] = rows_of(leaders(frame))
+            info["counts"] = frame["status"].value_counts().to_dict()
+        newest = self.frame["created_at"].max()[:10]
+        methods = sorted({(r["method"], r["method_page"]) for r in rows_of(self.frame)})
+        self.render("index.html", into / "index.html", 0, families=dict(sorted(families.items())), methods=methods,
+                    n_records=len(self.frame), newest=newest)
+
+    def task_page(self, into: Path, task: str, frame: pd.DataFrame) -> None:
+        page = str(frame.iloc[0]["task_page"])
+        boards = []
+        current = frame[frame["current"]]
+        for board_id in current["board"].value_counts().index:  # the board with the most results first
+            board = current[current["board"] == board_id]
+            main_metric = str(board.iloc[0]["main_metric"])
+            higher = bool(board.iloc[0]["higher_is_better"])
+            stem = f"{page}--{board_id}"
+            csv_name, json_name = write_downloads(board, into / "tasks", stem)
+            ranked = rows_of(board[board["rank"].notna()])
+            costs = cost_columns(board)
+            plots = [scatter(f"{main_metric} vs {c.title}", c.title, main_metric, ranked, c.key, higher,
+                             bytes_or_seconds(c.kind), number) for c in costs]
+            boards.append({
+                "id": board_id, "label": board_label(board, frame), "main_metric": main_metric, "higher": higher,
+                "rows": rows_of(board), "metrics": metric_columns(board, main_metric), "costs": costs,
+                "csv": csv_name, "json": json_name, "plots": [p for p in plots if p],
+                "heatmaps": self.heatmaps(board, main_metric, higher),
+            })
+        superseded = int((~frame["current"]).sum())
+        self.render("task.html", into / "tasks" / f"{page}.html", 1, task=task, family=frame.iloc[0]["family"],
+                    boards=boards, superseded=superseded, info=self.task_info(task))
+
+    def heatmaps(self, board: pd.DataFrame, metric: str, higher: bool) -> list[Any]:
+        maps = []
+        for row in rows_of(board[board["rank"].notna()]):
+            record = self.by_run[row["run_id"]].record
+            for name, rows in record.breakdowns.items():
+                m = heatmap(f"{row['method']}: {metric} by {name.removeprefix('by_').replace('_', ' x ')}", rows, metric,
+                            set(record.metrics), higher, number)
+                if m:
+                    maps.append(m)
+        return maps
+
+    @staticmethod
+    def task_info(task: str) -> dict[str, Any]:
+        try:
+            cls = TASKS.get(task)
+        except HarnessError:
+            return {}
+        spec = cls.spec
+        return {"description": spec.description, "paper": spec.paper, "version": spec.version}
+
+    def method_page(self, into: Path, method: str, frame: pd.DataFrame) -> None:
+        page = str(frame.iloc[0]["method_page"])
+        csv_name, json_name = write_downloads(frame, into / "methods", page)
+        self.render("method.html", into / "methods" / f"{page}.html", 1, method=method, info=self.method_info(method),
+                    rows=rows_of(frame.sort_values(["task", "created_at"], ascending=[True, False])),
+                    recorded_params=sorted(set(frame["params_key"])), csv=csv_name, json=json_name)
+
+    @staticmethod
+    def method_info(method: str) -> dict[str, Any]:
+        """Description, paper and parameter schema from the registry, when this installation has the method."""
+        try:
+            cls = METHODS.get(method)
+        except HarnessError:
+            return {}
+        fields = [{"name": n, "default": f.default, "description": f.description or ""} for n, f in cls.Params.model_fields.items()]
+        return {"description": cls.description, "paper": cls.paper, "version": cls.version, "family": cls.family, "params": fields}
+
+    def run_pages(self, into: Path, item: LoadedRecord) -> None:
+        record = item.record
+        page = safe_name(record.run_id)
+        folder = into / "runs" / page
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(item.path, folder / "record.json")
+        log = samples_path(record, item.path)
+        rows = SampleLog(log).read() if log and log.exists() else []
+        if rows:
+            shutil.copyfile(log, folder / "samples.jsonl")
+        pages = max(1, math.ceil(len(rows) / SAMPLES_PER_PAGE))
+        row = self.frame[self.frame["run_id"] == record.run_id].iloc[0]
+        self.render("run.html", into / "runs" / f"{page}.html", 1, r=record, page=page, row=row.to_dict(),
+                    n_samples=len(rows), sample_pages=pages if rows else 0, has_samples_file=bool(rows))
+        for k in range(pages if rows else 0):
+            chunk = rows[k * SAMPLES_PER_PAGE:(k + 1) * SAMPLES_PER_PAGE]
+            self.render("samples.html", folder / f"samples-{k + 1}.html", 2, r=record, page=page, rows=chunk, number=k + 1,
+                        pages=pages, first=k * SAMPLES_PER_PAGE + 1)
+
+
+def bytes_or_seconds(kind: str) -> Any:
+    return (lambda v: human_bytes(int(v))) if kind == "bytes" else human_seconds
+
+
+def prepare_out(out: Path) -> None:
+    """Refuse to replace a folder that harness did not generate."""
+    if out.exists() and not out.is_dir():
+        raise HarnessError(f"--out {out} is a file: choose a folder for the site")
+    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).exists():
+        raise HarnessError(f"{out} is not empty and was not generated by `harness site`: choose another --out or empty it")
+
+
+def build_site(results: Path, out: Path) -> int:
+    """Build into a temporary sibling folder, then swap it in, so a failed build leaves the old site intact."""
+    prepare_out(out)
+    builder = SiteBuilder(results, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        builder.build(staging)
+        staging.chmod(0o755)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return len(builder.items)
