@@ -7,4 +7,10 @@ BUILTINS = [
     Entry("streamingllm", "baselines.streamingllm:StreamingLLM", "long_context", "attention sinks + recent window, re-rotated to contiguous positions"),
     Entry("lacache", "baselines.lacache:LaCachePolicy", "long_context", "ladder-shaped per-layer KV cache with iterative compaction (LaCache)"),
     Entry("snapkv", "baselines.snapkv:SnapKV", "long_context", "keep the keys the observation window attends to most (SnapKV)"),
+    Entry("naive", "baselines.naive:Naive", "timeseries", "repeat the last value"),
+    Entry("seasonal_naive", "baselines.seasonal_naive:SeasonalNaive", "timeseries", "repeat the last period (found by autocorrelation)"),
+    Entry("nlinear", "baselines.nlinear:NLinear", "timeseries", "one linear layer on the window relative to its last value"),
+    Entry("dlinear", "baselines.dlinear:DLinear", "timeseries", "moving-average trend + remainder, one linear layer each"),
+    Entry("mlp", "baselines.mlp:MLPForecaster", "timeseries", "two-hidden-layer MLP on the window"),
+    Entry("patchtst", "baselines.patchtst:PatchTST", "timeseries", "small PatchTST: patches as tokens of a transformer encoder"),
 ]

@@ -59,7 +59,9 @@ def record_row(item: LoadedRecord) -> dict[str, object]:
         "higher_is_better": main.higher_is_better if main else True, "n": main.n if main else None,
         "created_at": r.created_at.isoformat(), "peak_memory_bytes": memory.peak_bytes if memory else None,
         "memory_scope": memory.scope if memory else "", "kv_answering_bytes": kv.decode_bytes if kv else None,
-        "kv_peak_bytes": kv.peak_bytes if kv else None, "path": str(item.path),
+        "kv_peak_bytes": kv.peak_bytes if kv else None, "parameter_bytes": memory.parameter_bytes if memory else None,
+        "throughput": r.performance.throughput.value if r.performance.throughput else None,
+        "throughput_unit": r.performance.throughput.unit if r.performance.throughput else "", "path": str(item.path),
         "run_page": safe_name(r.run_id), "method_page": safe_name(r.method.name), "task_page": safe_name(r.task.name),
     }
     for name, metric in r.metrics.items():

@@ -122,6 +122,7 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
         measured = task.measure(method, runtime, samples, meter)
         memory = meter.peak_memory()
         memory.kv_cache = measured.kv_cache
+        memory.parameter_bytes = measured.parameter_bytes
         performance = Performance(latency=measured.latency, throughput=measured.throughput, memory=memory)
     except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
         status, error = "oom", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'out of memory'}"

@@ -55,13 +55,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def dequantised_cache_folder(gguf: Path) -> Path:
+    """Where this GGUF's dequantised copy lives: keyed by its path, size and modification time."""
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{gguf}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return cache_root() / "models" / f"{DEFAULT_MODEL}-{key}"
+
+
 def _dequantised_folder(gguf: Path) -> tuple[Path, str]:
     """Dequantise the GGUF once into the user's cache (safetensors); later loads take a second or two."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    stat = gguf.stat()
-    key = hashlib.sha256(f"{gguf}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    folder = cache_root() / "models" / f"{DEFAULT_MODEL}-{key}"
+    folder = dequantised_cache_folder(gguf)
     meta = folder / "harness-source.json"
     if meta.is_file():
         return folder, json.loads(meta.read_text())["sha256"]

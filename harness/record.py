@@ -109,6 +109,7 @@ class Memory(_Strict):
     reserved_bytes: int | None = None
     device: str
     kv_cache: KVCacheMemory | None = None
+    parameter_bytes: int | None = Field(None, description="the method's learned parameters (fp32 bytes), for trained methods")
 
 
 class Performance(_Strict):

@@ -25,6 +25,7 @@ SITE_MARKER = ".harness-site"
 SAMPLES_PER_PAGE = 50
 DOWNLOAD_COLUMNS = ["rank", "method", "model", "dtype", "hardware", "split", "limit", "status", "main_metric", "value",
                     "ci_low", "ci_high", "n", "peak_memory_bytes", "memory_scope", "kv_answering_bytes", "kv_peak_bytes",
+                    "parameter_bytes", "throughput", "throughput_unit",
                     "created_at", "run_id", "seed", "params_key", "options_key", "error"]
 
 
@@ -68,6 +69,8 @@ def cost_columns(frame: pd.DataFrame) -> list[Column]:
     cols = []
     if frame["kv_answering_bytes"].notna().any():
         cols.append(Column("kv_answering_bytes", "KV cache while answering", "bytes"))
+    if frame["parameter_bytes"].notna().any():
+        cols.append(Column("parameter_bytes", "parameters", "bytes"))
     if frame["peak_memory_bytes"].notna().any():
         cols.append(Column("peak_memory_bytes", "peak memory", "bytes"))
     for key in frame.columns:

@@ -93,6 +93,7 @@ class Measured:
     latency: dict[str, LatencyStats]
     kv_cache: KVCacheMemory | None = None
     throughput: Throughput | None = None
+    parameter_bytes: int | None = None
 
 
 class NoOptions(BaseModel):

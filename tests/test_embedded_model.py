@@ -2,7 +2,7 @@
 
 import json
 
-from harness.models import EMBEDDED_ID, cache_root, embedded_gguf
+from harness.models import EMBEDDED_ID, dequantised_cache_folder, embedded_gguf
 from tests.conftest import harness_cli
 
 
@@ -15,11 +15,9 @@ def test_full_cache_finds_the_pass_key_with_the_embedded_model(tmp_path):
     assert record["metrics"]["exact_match"]["value"] == 1.0
     base = record["method"]["base_model"]
     assert base["id"] == EMBEDDED_ID and base["dtype"] == "float32"
-    # The cache may hold entries of other installs (other venvs); this install's GGUF must have one.
-    sources = [json.loads(p.read_text()) for p in (cache_root() / "models").glob("smollm2-135m-instruct-*/harness-source.json")]
-    mine = [s for s in sources if s["gguf"] == str(embedded_gguf())]
-    assert len(mine) == 1
-    assert base["revision"] == mine[0]["sha256"]
+    # The dequantised copy of this install's GGUF is cached (other installs' copies may sit beside it).
+    source = json.loads((dequantised_cache_folder(embedded_gguf()) / "harness-source.json").read_text())
+    assert source["gguf"] == str(embedded_gguf()) and base["revision"] == source["sha256"]
     # Prompt and budget bookkeeping are in the per-sample log.
     log = path.with_name(path.stem + ".samples.jsonl")
     output = json.loads(log.read_text().splitlines()[0])["output"]

@@ -1,0 +1,85 @@
+"""The forecaster protocol, and a small training loop shared by the learned forecasters."""
+
+from __future__ import annotations
+
+import copy
+from typing import ClassVar
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.method import Method
+from tasks.timeseries.windows import Windows
+
+PREDICT_BATCH = 1024
+
+
+class Forecaster(Method):
+    """Maps input windows [N, input_len] to forecasts [N, horizon]; fitted per series by the task."""
+
+    family: ClassVar[str] = "timeseries"
+    protocol: ClassVar[str] = "forecaster"
+
+    def fit(self, train: Windows, val: Windows, seed: int) -> None:
+        """Learn from the training windows (val for early stopping). Rule-based forecasters need nothing."""
+
+    def predict(self, inputs: np.ndarray, horizon: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def parameter_count(self) -> int:
+        return 0
+
+
+class TrainingParams(BaseModel):
+    """The shared training recipe (Adam, MSE, early stopping on validation MSE)."""
+
+    model_config = ConfigDict(extra="forbid")
+    epochs: int = Field(10, ge=1, description="maximum passes over the training windows")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    batch_size: int = Field(64, ge=1, description="windows per step")
+    patience: int = Field(3, ge=1, description="epochs without validation improvement before stopping")
+
+
+class TorchForecaster(Forecaster):
+    """A torch module trained on the windows of one series; subclasses build the module."""
+
+    Params: ClassVar[type[BaseModel]] = TrainingParams
+
+    def build(self, input_len: int, horizon: int) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def fit(self, train: Windows, val: Windows, seed: int) -> None:
+        torch.manual_seed(seed)
+        p = self.params
+        self.module = self.build(train.inputs.shape[1], train.targets.shape[1])
+        optimiser = torch.optim.Adam(self.module.parameters(), lr=p.lr)
+        x, y = torch.as_tensor(train.inputs, dtype=torch.float32), torch.as_tensor(train.targets, dtype=torch.float32)
+        generator = torch.Generator().manual_seed(seed)
+        best, best_state, stale = float("inf"), copy.deepcopy(self.module.state_dict()), 0
+        self.epochs_run = 0
+        for _ in range(p.epochs):
+            self.module.train()
+            for idx in torch.randperm(len(x), generator=generator).split(p.batch_size):
+                optimiser.zero_grad()
+                loss = torch.nn.functional.mse_loss(self.module(x[idx]), y[idx])
+                loss.backward()
+                optimiser.step()
+            self.epochs_run += 1
+            score = float(np.mean((self.predict(val.inputs, val.targets.shape[1]) - val.targets) ** 2)) if len(val) else 0.0
+            if score < best:
+                best, best_state, stale = score, copy.deepcopy(self.module.state_dict()), 0
+            else:
+                stale += 1
+                if stale >= p.patience:
+                    break
+        self.module.load_state_dict(best_state)
+
+    @torch.no_grad()
+    def predict(self, inputs: np.ndarray, horizon: int) -> np.ndarray:
+        self.module.eval()
+        x = torch.as_tensor(inputs, dtype=torch.float32)
+        return torch.cat([self.module(chunk) for chunk in x.split(PREDICT_BATCH)]).numpy().astype(np.float64)
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
