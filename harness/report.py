@@ -42,21 +42,33 @@ def metric_text(record: ResultRecord, name: str) -> str:
     return text
 
 
+def latency_text(record: ResultRecord) -> str:
+    """Every latency scope's median, named."""
+    return ", ".join(f"{scope.replace('_', ' ')} {human_seconds(lat.p50)}" for scope, lat in record.performance.latency.items()) or "-"
+
+
+def memory_text(record: ResultRecord) -> str:
+    """The method's own memory (KV cache at peak / while answering, or parameters) and the process peak."""
+    mem = record.performance.memory
+    if mem is None:
+        return "-"
+    parts = []
+    if mem.kv_cache:
+        parts.append(f"KV {human_bytes(mem.kv_cache.peak_bytes)} / {human_bytes(mem.kv_cache.decode_bytes)} answering")
+    if mem.parameter_bytes is not None:
+        parts.append(f"params {human_bytes(mem.parameter_bytes)}")
+    parts.append(f"peak {human_bytes(mem.peak_bytes)}")
+    return ", ".join(parts)
+
+
 def summary_table(records: list[tuple[ResultRecord, Path]]) -> Table:
     table = Table(title="harness results", show_lines=False)
-    for col in ("task", "method", "status", "main metric (95% CI)", "KV peak / answering", "peak mem", "TTFT p50", "TPOT p50"):
+    for col in ("task", "method", "status", "main metric (95% CI)", "memory", "latency p50"):
         table.add_column(col)
     for record, _ in records:
-        perf = record.performance
-        kv = perf.memory.kv_cache if perf.memory else None
-        ttft = perf.latency.get("time_to_first_token")
-        tpot = perf.latency.get("time_per_output_token") or perf.latency.get("time_per_streamed_token")
         table.add_row(
             record.task.name, record.method.name, record.status if not record.error else f"{record.status}: {record.error[:60]}",
-            f"{record.main_metric} {metric_text(record, record.main_metric)}",
-            f"{human_bytes(kv.peak_bytes)} / {human_bytes(kv.decode_bytes)}" if kv else "-",
-            human_bytes(perf.memory.peak_bytes) if perf.memory else "-",
-            human_seconds(ttft.p50 if ttft else None), human_seconds(tpot.p50 if tpot else None),
+            f"{record.main_metric} {metric_text(record, record.main_metric)}", memory_text(record), latency_text(record),
         )
     return table
 
