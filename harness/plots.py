@@ -121,20 +121,15 @@ def colour(fraction: float) -> str:
     return f"rgb({red},{green},120)"
 
 
-def heatmap(title: str, rows: list[dict[str, Any]], metric: str, metric_names: set[str], higher_is_better: bool,
-            fmt: Callable[[float], str]) -> Heatmap | None:
-    keys = grid_keys(rows, metric_names)
-    if keys is None or not any(metric in r for r in rows):
-        return None
-    col_key, row_key = keys
-    cols = sorted({r[col_key] for r in rows})
-    values = [r[metric] for r in rows if r.get(metric) is not None]
+def grid(title: str, row_key: str, col_key: str, cells: dict[tuple[Any, Any], float], row_order: list[Any],
+         col_order: list[Any], higher_is_better: bool, fmt: Callable[[float], str]) -> Heatmap:
+    """Coloured cells; the scale is [0, 1] when every value lies there (rates), else the values' range."""
+    values = list(cells.values())
     low, high = (0.0, 1.0) if all(0.0 <= v <= 1.0 for v in values) else (min(values), max(values))
-    cells = {(r[row_key], r[col_key]): r.get(metric) for r in rows}
-    out = Heatmap(title, row_key, col_key, cols)
-    for row_value in sorted({r[row_key] for r in rows}):
+    out = Heatmap(title, row_key, col_key, col_order)
+    for row_value in row_order:
         line: list[tuple[str, str] | None] = []
-        for col_value in cols:
+        for col_value in col_order:
             v = cells.get((row_value, col_value))
             if v is None:
                 line.append(None)
@@ -143,3 +138,31 @@ def heatmap(title: str, rows: list[dict[str, Any]], metric: str, metric_names: s
             line.append((fmt(v), colour(fraction if higher_is_better else 1.0 - fraction)))
         out.rows.append((row_value, line))
     return out
+
+
+def heatmap(title: str, rows: list[dict[str, Any]], metric: str, metric_names: set[str], higher_is_better: bool,
+            fmt: Callable[[float], str]) -> Heatmap | None:
+    """One method's two-key breakdown; the key with more distinct values runs down the rows."""
+    keys = grid_keys(rows, metric_names)
+    if keys is None or not any(r.get(metric) is not None for r in rows):
+        return None
+    col_key, row_key = sorted(keys, key=lambda k: len({r[k] for r in rows}))
+    cells = {(r[row_key], r[col_key]): r[metric] for r in rows if r.get(metric) is not None}
+    return grid(title, row_key, col_key, cells, sorted({r[row_key] for r in rows}), sorted({r[col_key] for r in rows}),
+                higher_is_better, fmt)
+
+
+def comparison(title: str, per_method: list[tuple[str, list[dict[str, Any]]]], metric: str, metric_names: set[str],
+               higher_is_better: bool, fmt: Callable[[float], str]) -> Heatmap | None:
+    """Methods side by side for a breakdown whose second key has one value on the whole board (e.g. one horizon)."""
+    all_rows = [r for _, rows in per_method for r in rows]
+    keys = grid_keys(all_rows, metric_names)
+    if keys is None or not any(r.get(metric) is not None for r in all_rows):
+        return None
+    varying = [k for k in keys if len({r[k] for r in all_rows}) > 1]
+    if len(varying) != 1:
+        return None
+    key = varying[0]
+    cells = {(r[key], method): r[metric] for method, rows in per_method for r in rows if r.get(metric) is not None}
+    return grid(title, key, "method", cells, sorted({r[key] for r in all_rows}), [m for m, _ in per_method],
+                higher_is_better, fmt)

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from harness.board import LoadedRecord, board_label, leaders, load_all, records_frame
 from harness.errors import HarnessError
 from harness.integrity import samples_path
-from harness.plots import heatmap, scatter
+from harness.plots import comparison, heatmap, scatter
 from harness.registry import METHODS, TASKS
 from harness.report import human_bytes, human_seconds
 from harness.store import SampleLog, safe_name
@@ -165,14 +165,21 @@ class SiteBuilder:
                     boards=boards, superseded=superseded, info=self.task_info(task))
 
     def heatmaps(self, board: pd.DataFrame, metric: str, higher: bool) -> list[Any]:
+        """Each two-key breakdown: methods side by side when one key is fixed on the board, else one map per method."""
+        ranked = [(row["method"], self.by_run[row["run_id"]].record) for row in rows_of(board[board["rank"].notna()])]
         maps = []
-        for row in rows_of(board[board["rank"].notna()]):
-            record = self.by_run[row["run_id"]].record
-            for name, rows in record.breakdowns.items():
-                m = heatmap(f"{row['method']}: {metric} by {name.removeprefix('by_').replace('_', ' x ')}", rows, metric,
-                            set(record.metrics), higher, number)
-                if m:
-                    maps.append(m)
+        for name in dict.fromkeys(n for _, record in ranked for n in record.breakdowns):
+            label = name.removeprefix("by_").replace("_", " x ")
+            per_method = [(method, record.breakdowns[name]) for method, record in ranked if name in record.breakdowns]
+            names = {m for _, record in ranked for m in record.metrics}
+            side_by_side = comparison(f"{metric} by {label}, all methods", per_method, metric, names, higher, number)
+            if side_by_side:
+                maps.append(side_by_side)
+                continue
+            for method, rows in per_method:
+                one = heatmap(f"{method}: {metric} by {label}", rows, metric, names, higher, number)
+                if one:
+                    maps.append(one)
         return maps
 
     @staticmethod

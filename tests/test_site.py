@@ -90,3 +90,20 @@ def test_site_refuses_to_replace_a_foreign_folder_and_rebuilds_its_own(results, 
     empty.mkdir()
     proc = harness_cli("site", "--results", str(empty), "--out", str(tmp_path / "s"))
     assert proc.returncode == 2 and "no result records found" in proc.stderr
+
+
+def test_capability_maps_put_methods_side_by_side_when_one_key_is_fixed():
+    from harness.plots import comparison, heatmap
+
+    rows_a = [{"category": "trend", "horizon": 96, "n": 2, "near_optimal": 1.0}, {"category": "noise", "horizon": 96, "n": 2, "near_optimal": 0.5}]
+    rows_b = [{"category": "trend", "horizon": 96, "n": 2, "near_optimal": 0.0}]
+    names = {"near_optimal"}
+    side = comparison("map", [("a", rows_a), ("b", rows_b)], "near_optimal", names, True, str)
+    assert side.col_key == "method" and side.cols == ["a", "b"] and [r for r, _ in side.rows] == ["noise", "trend"]
+    assert side.rows[0][1][1] is None and side.rows[1][1][0][0] == "1.0"  # b has no noise series; a is perfect on trends
+    assert side.rows[1][1][0][1] != side.rows[1][1][1][1]  # best and worst get different colours
+    two_way = rows_a + [{"category": "trend", "horizon": 24, "n": 2, "near_optimal": 1.0},
+               {"category": "periodic", "horizon": 24, "n": 2, "near_optimal": 0.0}]
+    assert comparison("map", [("a", two_way)], "near_optimal", names, True, str) is None  # both keys vary
+    per_method = heatmap("a", two_way, "near_optimal", names, True, str)
+    assert per_method.row_key == "category" and per_method.cols == [24, 96]  # more distinct values run down the rows
