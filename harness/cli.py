@@ -157,7 +157,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         table.add_row(check.name, f"{check.recorded:.6g}", f"{check.rerun:.6g}", f"{check.rerun - check.recorded:+.3g}",
                       "yes" if check.agrees else "NO")
     console.print(table)
-    console.print(f"identical outputs: {result.identical_outputs}/{result.n_samples}; recorded on {recorded_on}, re-run on "
+    console.print(f"identical per-sample scores: {result.identical_scores}/{result.n_samples}; recorded on {recorded_on}, re-run on "
                   f"{result.rerun_hardware}; tolerance abs {args.atol} + rel {args.rtol}; latency and memory are not compared")
     if not result.agrees:
         print(f"error: {result.record.run_id} does not reproduce: metrics differ beyond the tolerance", file=sys.stderr)

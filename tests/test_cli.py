@@ -233,7 +233,7 @@ def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_ru
     [path] = records(out)
     proc = harness_cli("verify", str(path), "--limit", "2")
     assert proc.returncode == 0, proc.stderr
-    assert "identical outputs: 2/2" in proc.stdout and "reproduces" in proc.stdout
+    assert "identical per-sample scores: 2/2" in proc.stdout and "reproduces" in proc.stdout
 
     # A forged record: better outputs written into the samples, metrics and sha256 made consistent with them.
     record = json.loads(path.read_text())
