@@ -102,11 +102,11 @@ def write_downloads(frame: pd.DataFrame, folder: Path, stem: str) -> tuple[str, 
 class SiteBuilder:
     """Writes index, task, method and run pages (with paged samples) plus CSV/JSON downloads into one folder."""
 
-    def __init__(self, results: Path, out: Path):
-        self.results, self.out = results, out
+    def __init__(self, results: Path):
         self.items = load_all(results)
         self.frame = records_frame(self.items)
         self.by_run = {i.record.run_id: i for i in self.items}
+        self.rows_by_run = {row["run_id"]: row for row in rows_of(self.frame)}
         self.env = environment()
 
     def render(self, template: str, target: Path, depth: int, **context: Any) -> None:
@@ -219,8 +219,7 @@ class SiteBuilder:
         if rows:
             shutil.copyfile(log, folder / "samples.jsonl")
         pages = max(1, math.ceil(len(rows) / SAMPLES_PER_PAGE))
-        row = self.frame[self.frame["run_id"] == record.run_id].iloc[0]
-        self.render("run.html", into / "runs" / f"{page}.html", 1, r=record, page=page, row=row.to_dict(),
+        self.render("run.html", into / "runs" / f"{page}.html", 1, r=record, page=page, row=self.rows_by_run[record.run_id],
                     n_samples=len(rows), sample_pages=pages if rows else 0, has_samples_file=bool(rows))
         for k in range(pages if rows else 0):
             chunk = rows[k * SAMPLES_PER_PAGE:(k + 1) * SAMPLES_PER_PAGE]
@@ -243,7 +242,7 @@ def prepare_out(out: Path) -> None:
 def build_site(results: Path, out: Path) -> int:
     """Build into a temporary sibling folder, then swap it in, so a failed build leaves the old site intact."""
     prepare_out(out)
-    builder = SiteBuilder(results, out)
+    builder = SiteBuilder(results)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
