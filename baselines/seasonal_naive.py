@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from tasks.timeseries.forecaster import Forecaster
@@ -36,7 +37,7 @@ class SeasonalNaive(Forecaster):
     Params: ClassVar[type[BaseModel]] = SeasonalParams
     period = 1
 
-    def fit(self, train: Windows, val: Windows, seed: int) -> None:
+    def fit(self, train: Windows, val: Windows, seed: int, device: torch.device) -> None:
         series = np.r_[train.inputs[:, 0], train.inputs[-1, 1:]]  # the training part, rebuilt from its windows
         self.period = dominant_period(series, train.inputs.shape[1], self.params.min_autocorrelation)
 

@@ -21,8 +21,8 @@ class Forecaster(Method):
     family: ClassVar[str] = "timeseries"
     protocol: ClassVar[str] = "forecaster"
 
-    def fit(self, train: Windows, val: Windows, seed: int) -> None:
-        """Learn from the training windows (val for early stopping). Rule-based forecasters need nothing."""
+    def fit(self, train: Windows, val: Windows, seed: int, device: torch.device) -> None:
+        """Learn from the training windows (val for early stopping) on `device`. Rule-based forecasters need nothing."""
 
     def predict(self, inputs: np.ndarray, horizon: int) -> np.ndarray:
         raise NotImplementedError
@@ -49,18 +49,20 @@ class TorchForecaster(Forecaster):
     def build(self, input_len: int, horizon: int) -> torch.nn.Module:
         raise NotImplementedError
 
-    def fit(self, train: Windows, val: Windows, seed: int) -> None:
+    def fit(self, train: Windows, val: Windows, seed: int, device: torch.device) -> None:
         torch.manual_seed(seed)
         p = self.params
-        self.module = self.build(train.inputs.shape[1], train.targets.shape[1])
+        self.device = device
+        self.module = self.build(train.inputs.shape[1], train.targets.shape[1]).to(device)
         optimiser = torch.optim.Adam(self.module.parameters(), lr=p.lr)
-        x, y = torch.as_tensor(train.inputs, dtype=torch.float32), torch.as_tensor(train.targets, dtype=torch.float32)
+        x = torch.as_tensor(train.inputs, dtype=torch.float32, device=device)
+        y = torch.as_tensor(train.targets, dtype=torch.float32, device=device)
         generator = torch.Generator().manual_seed(seed)
         best, best_state, stale = float("inf"), copy.deepcopy(self.module.state_dict()), 0
         self.epochs_run = 0
         for _ in range(p.epochs):
             self.module.train()
-            for idx in torch.randperm(len(x), generator=generator).split(p.batch_size):
+            for idx in torch.randperm(len(x), generator=generator).to(device).split(p.batch_size):
                 optimiser.zero_grad()
                 loss = torch.nn.functional.mse_loss(self.module(x[idx]), y[idx])
                 loss.backward()
@@ -78,8 +80,8 @@ class TorchForecaster(Forecaster):
     @torch.no_grad()
     def predict(self, inputs: np.ndarray, horizon: int) -> np.ndarray:
         self.module.eval()
-        x = torch.as_tensor(inputs, dtype=torch.float32)
-        return torch.cat([self.module(chunk) for chunk in x.split(PREDICT_BATCH)]).numpy().astype(np.float64)
+        x = torch.as_tensor(inputs, dtype=torch.float32, device=self.device)
+        return torch.cat([self.module(chunk) for chunk in x.split(PREDICT_BATCH)]).cpu().numpy().astype(np.float64)
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.module.parameters())

@@ -108,7 +108,7 @@ class SynTSBench(Task):
     def predict(self, sample: Sample, method: Forecaster, runtime: Runtime) -> dict[str, Any]:
         prepared, horizon = sample.inputs["prepared"], sample.inputs["horizon"]
         start = time.perf_counter()
-        method.fit(prepared.train, prepared.val, runtime.seed)
+        method.fit(prepared.train, prepared.val, runtime.seed, runtime.device)
         fit_seconds = time.perf_counter() - start
         forecast = method.predict(prepared.test.inputs, horizon)
         error = forecast - prepared.test.targets
@@ -134,7 +134,7 @@ class SynTSBench(Task):
     def measure(self, method: Forecaster, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
         """Latency of one forecast window (fitted on the first series), and batched windows per second."""
         prepared, horizon = samples[0].inputs["prepared"], samples[0].inputs["horizon"]
-        method.fit(prepared.train, prepared.val, runtime.seed)
+        method.fit(prepared.train, prepared.val, runtime.seed, runtime.device)
         inputs = prepared.test.inputs
         for i in range(meter.warmups):
             method.predict(inputs[i:i + 1], horizon)
