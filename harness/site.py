@@ -29,8 +29,13 @@ DOWNLOAD_COLUMNS = ["rank", "method", "model", "dtype", "hardware", "split", "li
                     "created_at", "run_id", "seed", "params_key", "options_key", "error"]
 
 
+def missing(value: Any) -> bool:
+    """None, NaN or pandas' NA: a value the record does not have."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def number(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "-"
     if isinstance(value, int):
         return str(value)
@@ -39,18 +44,26 @@ def number(value: Any) -> str:
     return str(value)
 
 
+def size(value: Any) -> str:
+    return "-" if missing(value) else human_bytes(int(value))
+
+
+def duration(value: Any) -> str:
+    return "-" if missing(value) else human_seconds(float(value))
+
+
+FORMATS = {"number": number, "bytes": size, "seconds": duration}
+
+
 def sort_key(value: Any) -> str:
     """The value a table column sorts by (empty for missing, so those sink)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value)
+    return "" if missing(value) else str(value)
 
 
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=number, bytes=lambda v: "-" if sort_key(v) == "" else human_bytes(int(v)),
-                       seconds=lambda v: "-" if sort_key(v) == "" else human_seconds(float(v)), sortkey=sort_key,
+    env.filters.update(num=number, bytes=size, seconds=duration, sortkey=sort_key,
                        pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str),
                        compact=lambda v: json.dumps(v, ensure_ascii=False, default=str))
     return env
@@ -85,8 +98,7 @@ def metric_columns(frame: pd.DataFrame, main_metric: str) -> list[Column]:
 
 
 def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()}
-            for row in frame.to_dict("records")]
+    return [{k: (None if missing(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def write_downloads(frame: pd.DataFrame, folder: Path, stem: str) -> tuple[str, str]:
@@ -153,7 +165,7 @@ class SiteBuilder:
             ranked = rows_of(board[board["rank"].notna()])
             costs = cost_columns(board)
             plots = [scatter(f"{main_metric} vs {c.title}", c.title, main_metric, ranked, c.key, higher,
-                             bytes_or_seconds(c.kind), number) for c in costs]
+                             FORMATS[c.kind], number) for c in costs]
             boards.append({
                 "id": board_id, "label": board_label(board, frame), "main_metric": main_metric, "higher": higher,
                 "rows": rows_of(board), "metrics": metric_columns(board, main_metric), "costs": costs,
@@ -225,10 +237,6 @@ class SiteBuilder:
             chunk = rows[k * SAMPLES_PER_PAGE:(k + 1) * SAMPLES_PER_PAGE]
             self.render("samples.html", folder / f"samples-{k + 1}.html", 2, r=record, page=page, rows=chunk, number=k + 1,
                         pages=pages, first=k * SAMPLES_PER_PAGE + 1)
-
-
-def bytes_or_seconds(kind: str) -> Any:
-    return (lambda v: human_bytes(int(v))) if kind == "bytes" else human_seconds
 
 
 def prepare_out(out: Path) -> None:

@@ -7,6 +7,7 @@ import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
 from harness.integrity import samples_path
@@ -14,6 +15,9 @@ from harness.models import EMBEDDED_ID
 from harness.record import MetricValue, ResultRecord
 from harness.registry import TASKS
 from harness.store import SampleLog, load_record
+
+if TYPE_CHECKING:
+    from harness.cell import CellSpec
 
 
 @dataclass
@@ -50,7 +54,7 @@ def compare(recorded: dict[str, MetricValue], rerun: dict[str, MetricValue], ato
             if name in rerun else MetricCheck(name, m.value, math.nan, False) for name, m in recorded.items()]
 
 
-def cell_spec_for(record: ResultRecord, limit: int, device: str, out: str, command: str):
+def cell_spec_for(record: ResultRecord, limit: int, device: str, out: str, command: str) -> "CellSpec":
     from harness.cell import CellSpec
 
     base = record.method.base_model
@@ -75,11 +79,11 @@ def verify(path: Path, limit: int, device: str = "auto", atol: float = 0.01, rto
     if log_path is None or not log_path.exists():
         raise HarnessError(f"{path} has no samples file ({record.status} record): there is nothing to compare against")
     recorded_rows = {row["id"]: row for row in SampleLog(log_path).read()}
-    spec = cell_spec_for(record, limit, device, "", shlex.join(["harness", "verify", str(path), "--limit", str(limit)]))
-    if TASKS.get(record.task.name).spec.uses_model:
-        check_model_available(spec.model)
+    command = shlex.join(["harness", "verify", str(path), "--limit", str(limit)])
     with tempfile.TemporaryDirectory(prefix="harness-verify-") as out:
-        spec.out = out
+        spec = cell_spec_for(record, limit, device, out, command)
+        if TASKS.get(record.task.name).spec.uses_model:
+            check_model_available(spec.model)
         [outcome] = run([spec])
         rerun = load_record(outcome.record)
         if rerun.status != "complete":
@@ -91,7 +95,6 @@ def verify(path: Path, limit: int, device: str = "auto", atol: float = 0.01, rto
     task = TASKS.get(record.task.name)(record.task.options)
     recorded = task.aggregate([recorded_rows[row["id"]]["scores"] for row in shared], record.config.seed)
     again = task.aggregate([row["scores"] for row in shared], record.config.seed)
-    identical = sum(row["scores"] == recorded_rows[row["id"]]["scores"]
-                    for row in shared)
+    identical = sum(row["scores"] == recorded_rows[row["id"]]["scores"] for row in shared)
     return Verification(record, len(shared), identical, compare(recorded, again, atol, rtol),
                         str(rerun.environment.get("hardware_key", "unknown")))
