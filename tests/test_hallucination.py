@@ -51,3 +51,16 @@ def test_problems_have_twins_that_diverge_at_the_wrong_step_and_stay_wrong():
     assert build_problems(100, 0, 0.3)[7].question == problems[7].question
     splits = {split_of(p.id, 0.3, 0) for p in problems}
     assert splits == {"fit", "test"}
+
+
+def test_auroc_matches_scikit_learn_and_hand_counts():
+    from sklearn.metrics import roc_auc_score
+
+    from tasks.hallucination.metrics import auroc
+
+    labels, scores = [0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9]
+    # pairs (positive, negative) ranked correctly: 0.35 beats 0.1 and 0.2 but not 0.4 -> 8 of 9
+    assert auroc(labels, scores).value == pytest.approx(8 / 9) == roc_auc_score(labels, scores)
+    result = auroc(labels, scores)
+    assert result.ci95[0] <= result.value <= result.ci95[1] and result.n == 6
+    assert auroc([1, 1], [0.2, 0.3]) is None  # one class only
