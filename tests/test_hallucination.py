@@ -68,6 +68,11 @@ def test_auroc_matches_scikit_learn_and_hand_counts():
     result = auroc(labels, scores)
     assert result.ci95[0] <= result.value <= result.ci95[1] and result.n == 6
     assert auroc([1, 1], [0.2, 0.3]) is None  # one class only
+    from tasks.hallucination.metrics import rank_auroc
+
+    rng = np.random.default_rng(0)
+    y, s = rng.integers(0, 2, (5, 40)), rng.integers(0, 6, (5, 40)).astype(float)  # many ties
+    np.testing.assert_allclose(rank_auroc(y, s), [roc_auc_score(a, b) for a, b in zip(y, s)])
 
 
 def test_signals_from_a_later_start_match_the_whole_sequence(tiny_llm):
@@ -183,7 +188,7 @@ def test_run_detectors_end_to_end_and_bad_input(tmp_path, tiny_model_dir):
     assert proc.returncode == 0, proc.stderr
     proc = harness_cli("run", "--method", "p_true", *common)
     assert proc.returncode == 0, proc.stderr
-    records = {p.parent.parent.name: json.loads(p.read_text()) for p in out.rglob("*.json")}
+    records = {r["method"]["name"]: r for r in (json.loads(p.read_text()) for p in out.rglob("*.json"))}
     rs, pt = records["reasoning_score"], records["p_true"]
     assert rs["status"] == "complete" and rs["method"]["params"] == {"late_layers": 2, "hallucinated_when": "low"}
     assert {"auroc", "auroc_arithmetic", "step_auroc", "step_top1"} <= set(rs["metrics"])

@@ -10,7 +10,7 @@ import torch
 
 from harness.method import Method
 from harness.models import LoadedModel
-from tasks.hallucination.internals import token_signals
+from tasks.hallucination.internals import late_layer_indices, token_signals
 from tasks.hallucination.traces import EncodedTrace, LabelledTrace, Trace, encode, produced_at
 
 
@@ -30,6 +30,12 @@ class TraceDetector(Method):
 
     family: ClassVar[str] = "hallucination"
     protocol: ClassVar[str] = "trace_detector"
+
+    def check(self, lm: LoadedModel) -> None:
+        """Raise HarnessError when the detector cannot run on this model (before any trace is scored)."""
+        late_layers = getattr(self.params, "late_layers", None)
+        if late_layers is not None:
+            late_layer_indices(lm.model.config.num_hidden_layers, late_layers)
 
     def fit(self, lm: LoadedModel, traces: list[LabelledTrace]) -> None:
         """Learn from labelled fit-split traces. Training-free detectors need nothing."""

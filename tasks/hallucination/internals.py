@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from harness.errors import HarnessError
+
 
 @dataclass
 class TokenSignals:
@@ -40,7 +42,8 @@ def logit_lens(model: torch.nn.Module, hidden: torch.Tensor) -> torch.Tensor:
 def late_layer_indices(num_layers: int, late_layers: int) -> list[int]:
     """The last `late_layers` decoder layers before the final one (1-based layer outputs in hidden_states)."""
     if not 1 <= late_layers < num_layers:
-        raise ValueError(f"late_layers must be between 1 and {num_layers - 1} for a {num_layers}-layer model")
+        raise HarnessError(f"late_layers must be between 1 and {num_layers - 1} for a {num_layers}-layer model: "
+                           "pass --method-arg late_layers=N")
     return list(range(num_layers - late_layers, num_layers))
 
 

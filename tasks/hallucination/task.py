@@ -123,6 +123,7 @@ class ReasoningHallucination(Task):
         labels = {s.target["label"] for s in samples}
         if labels != {0, 1}:
             raise HarnessError(f"the test traces carry only label {sorted(labels)}: AUROC needs both; raise --limit or fix the data")
+        method.check(runtime.llm)
 
     def prepare(self, method: TraceDetector, runtime: Runtime, split: str, seed: int) -> None:
         """Fit the detector on the fit split only; a group never has traces on both sides."""
