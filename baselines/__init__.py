@@ -13,4 +13,10 @@ BUILTINS = [
     Entry("dlinear", "baselines.dlinear:DLinear", "timeseries", "moving-average trend + remainder, one linear layer each"),
     Entry("mlp", "baselines.mlp:MLPForecaster", "timeseries", "two-hidden-layer MLP on the window"),
     Entry("patchtst", "baselines.patchtst:PatchTST", "timeseries", "small PatchTST: patches as tokens of a transformer encoder"),
+    Entry("reasoning_score", "baselines.reasoning_score:ReasoningScore", "hallucination", "late-layer logit-lens JSD (reasoning depth), averaged over steps"),
+    Entry("rhd", "baselines.rhd:RHD", "hallucination", "Reasoning Hallucination Detection: four mechanistic features, weights fitted"),
+    Entry("perplexity", "baselines.perplexity:Perplexity", "hallucination", "log-perplexity of the trace"),
+    Entry("entropy", "baselines.entropy:TokenEntropy", "hallucination", "mean next-token entropy over the trace"),
+    Entry("max_nll", "baselines.max_nll:MaxNLL", "hallucination", "largest token negative log-likelihood in the trace"),
+    Entry("p_true", "baselines.p_true:PTrue", "hallucination", "the model's own P(the reasoning is wrong) from a yes/no prompt"),
 ]

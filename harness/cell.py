@@ -96,6 +96,7 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
 
     samples = task.samples(spec.split, spec.limit, spec.seed)
     task.check(method, runtime, samples)
+    task.prepare(method, runtime, spec.split, spec.seed)
     model_id = runtime.llm.id if task_cls.spec.uses_model else spec.model
     folder = cell_dir(Path(spec.out), task_cls.spec.name, method.name, model_id, env["hardware_key"])
     ensure_dir(folder)
@@ -136,13 +137,14 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
 
     record = base_record(spec, task, method, env, run_id, status)
     record.error = error
+    record.method.fitted = method.fitted_state()
     if runtime.llm_loaded:
         llm = runtime.llm
         record.method.base_model = BaseModelInfo(id=llm.id, revision=llm.revision, dtype=llm.dtype)
     rows = [done[s.id] for s in samples if s.id in done]
     evaluated = [s for s in samples if s.id in done]
     if rows:
-        record.metrics = task.aggregate([r["scores"] for r in rows], spec.seed)
+        record.metrics = task.metrics_of(rows, spec.seed)
         record.breakdowns = task.breakdowns(evaluated, [r["scores"] for r in rows])
     if status == "complete" and len(rows) < len(samples):
         record.status = "partial"

@@ -41,7 +41,7 @@ def check_record(path: Path, seen_run_ids: dict[str, Path]) -> list[str]:
         return problems + [f"{path}: samples file {log_path.name} does not match the recorded sha256"]
     task = TASKS.get(record.task.name)(record.task.options)
     rows = SampleLog(log_path).read()
-    recomputed = task.aggregate([r["scores"] for r in rows], record.config.seed)
+    recomputed = task.metrics_of(rows, record.config.seed)
     for name, metric in record.metrics.items():
         again = recomputed.get(name)
         if again is None or not math.isclose(again.value, metric.value, rel_tol=TOLERANCE, abs_tol=TOLERANCE):
@@ -68,7 +68,7 @@ def rescore(path: Path) -> ResultRecord:
         row["scores"] = task.score(samples[row["id"]], row["output"])
     log.rewrite(rows)
     evaluated: list[Sample] = [samples[r["id"]] for r in rows]
-    record.metrics = task.aggregate([r["scores"] for r in rows], record.config.seed)
+    record.metrics = task.metrics_of(rows, record.config.seed)
     record.breakdowns = task.breakdowns(evaluated, [r["scores"] for r in rows])
     record.artifacts.sha256 = sha256_file(log_path)
     write_record(path, record)

@@ -25,3 +25,7 @@ class Method:
 
     def params_dict(self) -> dict[str, Any]:
         return self.params.model_dump(mode="json")
+
+    def fitted_state(self) -> dict[str, Any] | None:
+        """What the method learned in the task's fit step, for the record (None when it learns nothing)."""
+        return None

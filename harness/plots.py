@@ -106,11 +106,13 @@ class Heatmap:
 
 
 def grid_keys(rows: list[dict[str, Any]], metric_names: set[str]) -> list[str] | None:
-    """The two keys a breakdown is indexed by, or None when it is not a two-way grid."""
+    """The one or two keys a breakdown is indexed by, or None. Columns named after a metric, or a metric name and a
+    suffix (e.g. auroc_low), and the count n hold values, not keys."""
     if not rows:
         return None
-    keys = [k for k in rows[0] if k not in metric_names and k != "n"]
-    return keys if len(keys) == 2 else None
+    is_value = lambda k: k == "n" or k in metric_names or any(k.startswith(f"{m}_") for m in metric_names)
+    keys = [k for k in rows[0] if not is_value(k)]
+    return keys if len(keys) in (1, 2) else None
 
 
 def colour(fraction: float) -> str:
@@ -144,7 +146,7 @@ def heatmap(title: str, rows: list[dict[str, Any]], metric: str, metric_names: s
             fmt: Callable[[float], str]) -> Heatmap | None:
     """One method's two-key breakdown; the key with more distinct values runs down the rows."""
     keys = grid_keys(rows, metric_names)
-    if keys is None or not any(r.get(metric) is not None for r in rows):
+    if keys is None or len(keys) != 2 or not any(r.get(metric) is not None for r in rows):
         return None
     col_key, row_key = sorted(keys, key=lambda k: len({r[k] for r in rows}))
     cells = {(r[row_key], r[col_key]): r[metric] for r in rows if r.get(metric) is not None}
@@ -154,7 +156,7 @@ def heatmap(title: str, rows: list[dict[str, Any]], metric: str, metric_names: s
 
 def comparison(title: str, per_method: list[tuple[str, list[dict[str, Any]]]], metric: str, metric_names: set[str],
                higher_is_better: bool, fmt: Callable[[float], str]) -> Heatmap | None:
-    """Methods side by side for a breakdown whose second key has one value on the whole board (e.g. one horizon)."""
+    """Methods side by side for a breakdown with one key, or whose second key has one value on the whole board."""
     all_rows = [r for _, rows in per_method for r in rows]
     keys = grid_keys(all_rows, metric_names)
     if keys is None or not any(r.get(metric) is not None for r in all_rows):

@@ -51,6 +51,7 @@ class MethodInfo(_Strict):
     family: str
     params: dict[str, Any] = Field(default_factory=dict)
     base_model: BaseModelInfo | None = None
+    fitted: dict[str, Any] | None = Field(None, description="what the method learned before the samples ran (e.g. a detector's weights)")
 
 
 class RunConfig(_Strict):

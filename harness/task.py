@@ -135,8 +135,11 @@ class Task(ABC):
     def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
         """Per-sample metric values from a saved output (so results can be re-scored)."""
 
-    def aggregate(self, rows: list[dict[str, float]], seed: int = 0) -> dict[str, MetricValue]:
-        """Mean of each metric with its standard error and a bootstrap 95% interval."""
+    def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
+        """Mean of each metric with its standard error and a bootstrap 95% interval.
+
+        `metas` are the samples' meta dicts, aligned with `rows`, for metrics that group samples (e.g. per domain).
+        """
         result = {}
         for spec in self.spec.metrics:
             values = [r[spec.name] for r in rows if spec.name in r]
@@ -148,6 +151,13 @@ class Task(ABC):
                 higher_is_better=spec.higher_is_better,
             )
         return result
+
+    def metrics_of(self, log_rows: list[dict[str, Any]], seed: int) -> dict[str, MetricValue]:
+        """Aggregate rows as the samples log stores them ({"scores": ..., "meta": ...})."""
+        return self.aggregate([r["scores"] for r in log_rows], [r.get("meta", {}) for r in log_rows], seed)
+
+    def prepare(self, method: "Method", runtime: "Runtime", split: str, seed: int) -> None:
+        """Before any sample is predicted: fit the method on data disjoint from the split's samples. Nothing by default."""
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
         """Metric tables by sample attributes (e.g. depth x length), for heatmaps. None by default."""

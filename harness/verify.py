@@ -93,8 +93,8 @@ def verify(path: Path, limit: int, device: str = "auto", atol: float = 0.01, rto
     if not shared:
         raise HarnessError(f"none of the first {limit} offline samples is in {log_path.name}: the task changed since the record was made")
     task = TASKS.get(record.task.name)(record.task.options)
-    recorded = task.aggregate([recorded_rows[row["id"]]["scores"] for row in shared], record.config.seed)
-    again = task.aggregate([row["scores"] for row in shared], record.config.seed)
+    recorded = task.metrics_of([recorded_rows[row["id"]] for row in shared], record.config.seed)
+    again = task.metrics_of(shared, record.config.seed)
     identical = sum(row["scores"] == recorded_rows[row["id"]]["scores"] for row in shared)
     return Verification(record, len(shared), identical, compare(recorded, again, atol, rtol),
                         str(rerun.environment.get("hardware_key", "unknown")))

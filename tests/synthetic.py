@@ -59,7 +59,7 @@ def write_passkey_record(out: Path, method: str, quality: float, kv_bytes: int, 
         row = {"id": sample.id, "output": output, "scores": task.score(sample, output), "meta": sample.meta}
         log.append(row)
         rows.append(row)
-    record.metrics = task.aggregate([r["scores"] for r in rows], seed)
+    record.metrics = task.metrics_of(rows, seed)
     record.breakdowns = task.breakdowns(samples, [r["scores"] for r in rows])
     record.task.dataset = DatasetInfo(source="cpython:pydoc_data.topics", n_total=len(samples), n_evaluated=len(rows))
     record.performance = Performance(

@@ -243,7 +243,7 @@ def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_ru
         row["scores"] = {"exact_match": 1.0, "partial_credit": 1.0, "gold_logprob": -0.1}
     forged_samples = tmp_path / record["artifacts"]["samples"]
     forged_samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    metrics = task.aggregate([row["scores"] for row in rows], record["config"]["seed"])
+    metrics = task.metrics_of(rows, record["config"]["seed"])
     record["metrics"] = {name: m.model_dump(mode="json") for name, m in metrics.items()}
     record["artifacts"]["sha256"] = sha256_file(forged_samples)
     forged = tmp_path / path.name

@@ -60,7 +60,7 @@ def test_long_ppl_perplexity_is_exp_of_mean_nll():
     task = LongPerplexity()
     rows = [task.score(None, {"nll_sum": 200.0, "tokens": 100}), task.score(None, {"nll_sum": 300.0, "tokens": 100})]
     assert rows[0] == {"nll": 2.0, "perplexity": pytest.approx(math.exp(2.0))}
-    metrics = task.aggregate(rows)
+    metrics = task.aggregate(rows, [{}, {}])
     assert metrics["nll"].value == 2.5
     assert metrics["perplexity"].value == pytest.approx(math.exp(2.5))
     assert not metrics["perplexity"].higher_is_better

@@ -136,7 +136,7 @@ class LongPerplexity(Task):
         nll = output["nll_sum"] / output["tokens"]
         return {"nll": nll, "perplexity": math.exp(nll)}
 
-    def aggregate(self, rows: list[dict[str, float]], seed: int = 0) -> dict[str, MetricValue]:
+    def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
         """Perplexity is exp(mean NLL) over passages (equal lengths), its interval the exp of the NLL's."""
         nlls = [r["nll"] for r in rows]
         mean, stderr = mean_stderr(nlls)

@@ -1,0 +1,217 @@
+"""Reasoning-hallucination detection: AUROC of a detector's trace scores, per domain and overall."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sklearn.metrics import roc_auc_score
+
+from harness.errors import HarnessError
+from harness.meter import Meter
+from harness.record import MetricValue, Throughput
+from harness.runtime import Runtime
+from harness.store import sha256_file
+from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
+from tasks.hallucination.detector import TraceDetector, TraceScore
+from tasks.hallucination.local_data import read_traces
+from tasks.hallucination.metrics import auroc
+from tasks.hallucination.problems import DOMAINS, Problem, build_problems, split_of
+from tasks.hallucination.traces import LabelledTrace, Trace, encode
+
+TIMED_TRACES = 4
+OFFLINE = SplitSpec(name="offline", source="generated: arithmetic, ordering and two-hop problems with corrupted twins, seeded",
+                    description="each problem's correct trace (label 0) and its twin wrong from one step on (label 1)")
+LOCAL = SplitSpec(name="local", source="a local JSON Lines file of labelled traces (--task-arg data_path=...)",
+                  description="ReTruthQA-style records {domain, question, steps or trace, label}; pinned by sha256")
+
+
+class HallucinationOptions(BaseModel):
+    """Task options for reasoning_hallucination (set with --task-arg KEY=VALUE)."""
+
+    model_config = ConfigDict(extra="forbid")
+    per_domain: int = Field(100, ge=2, description="offline problems per domain (each gives two traces)")
+    domains: list[str] = Field(list(DOMAINS), description="offline domains")
+    fit_share: float = Field(0.3, gt=0, lt=1, description="share of problems in the fit split (the rest are tested)")
+    distractor_share: float = Field(0.3, ge=0, le=1, description="share of problems with an irrelevant sentence (GSM-NoOp style)")
+    data_path: str | None = Field(None, description="split 'local': a JSON Lines file of labelled traces")
+
+    @field_validator("domains")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(DOMAINS))
+        if unknown or not value:
+            raise ValueError(f"unknown or no domains {unknown}; choose from {list(DOMAINS)}")
+        return value
+
+
+def twins(problem: Problem, seed: int) -> list[LabelledTrace]:
+    """A problem's correct trace and corrupted twin; their ids (suffix a/b) are shuffled so they hide the label."""
+    suffixes = ["a", "b"]
+    random.Random(f"twin:{seed}:{problem.id}").shuffle(suffixes)
+    make = lambda suffix, steps: Trace(id=f"{problem.id}-{suffix}", domain=problem.domain, question=problem.question,
+                                       steps=tuple(steps))
+    distractor = bool(problem.meta["distractor"])
+    return [LabelledTrace(make(suffixes[0], problem.steps), 0, None, problem.id, distractor),
+            LabelledTrace(make(suffixes[1], problem.corrupted_steps), 1, problem.wrong_step, problem.id, distractor)]
+
+
+def step_localisation(step_scores: list[float], wrong_step: int) -> dict[str, float]:
+    """Within one trace: AUROC of the wrong step against the other steps, and whether it scores highest (ties share)."""
+    scores = np.asarray(step_scores, dtype=float)
+    labels = np.zeros(len(scores))
+    labels[wrong_step] = 1
+    top = np.flatnonzero(scores == scores.max())
+    return {"step_auroc": float(roc_auc_score(labels, scores)),
+            "step_top1": float(wrong_step in top) / len(top)}
+
+
+class ReasoningHallucination(Task):
+    """Is this reasoning trace hallucinated? Detectors score teacher-forced traces; AUROC per domain and overall."""
+
+    Options = HallucinationOptions
+    spec = TaskSpec(
+        name="reasoning_hallucination", family="hallucination", version="1",
+        paper="https://arxiv.org/abs/2505.12886",
+        description="Detect corrupted reasoning traces (an error carried through the later steps) from the model's "
+                    "internals; AUROC overall and per domain, and how well step scores locate the wrong step.",
+        splits=(OFFLINE, LOCAL),
+        metrics=(
+            MetricSpec(name="auroc", higher_is_better=True, description="AUROC of trace scores, hallucinated = positive"),
+            *(MetricSpec(name=f"auroc_{d}", higher_is_better=True, description=f"AUROC on the {d} domain") for d in DOMAINS),
+            MetricSpec(name="step_auroc", higher_is_better=True,
+                       description="within each hallucinated trace, AUROC of the wrong step against the other steps (mean)"),
+            MetricSpec(name="step_top1", higher_is_better=True,
+                       description="share of hallucinated traces whose highest-scored step is the wrong one"),
+        ),
+        main_metric="auroc", requires="trace_detector", uses_model=True,
+    )
+
+    def _labelled(self, split: str, seed: int) -> list[tuple[LabelledTrace, str]]:
+        """Every labelled trace of the split with its part, 'fit' or 'test'."""
+        self.spec.split(split)
+        o = self.options
+        if split == LOCAL.name:
+            return [(t, part or split_of(t.group, o.fit_share, seed)) for t, part in read_traces(o.data_path)]
+        problems = [p for p in build_problems(o.per_domain, seed, o.distractor_share) if p.domain in o.domains]
+        order = sorted(problems, key=lambda p: (int(p.id.rsplit("-", 1)[1]), p.domain))  # domains interleaved
+        return [(t, split_of(p.id, o.fit_share, seed)) for p in order for t in twins(p, seed)]
+
+    def fit_traces(self, split: str, seed: int) -> list[LabelledTrace]:
+        return [t for t, part in self._labelled(split, seed) if part == "fit"]
+
+    def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
+        found = []
+        for labelled, part in self._labelled(split, seed):
+            if part != "test":
+                continue
+            t = labelled.trace
+            meta = {"domain": t.domain, "label": labelled.label, "group": labelled.group, "steps": len(t.steps)}
+            if labelled.wrong_step is not None:
+                meta["wrong_step"] = labelled.wrong_step
+            if labelled.distractor is not None:
+                meta["distractor"] = labelled.distractor
+            found.append(Sample(id=t.id, inputs={"trace": t}, target={"label": labelled.label, "wrong_step": labelled.wrong_step},
+                                meta=meta))
+        return found[:limit] if limit else found
+
+    def check(self, method: TraceDetector, runtime: Runtime, samples: list[Sample]) -> None:
+        labels = {s.target["label"] for s in samples}
+        if labels != {0, 1}:
+            raise HarnessError(f"the test traces carry only label {sorted(labels)}: AUROC needs both; raise --limit or fix the data")
+        method.check(runtime.llm)
+
+    def prepare(self, method: TraceDetector, runtime: Runtime, split: str, seed: int) -> None:
+        """Fit the detector on the fit split only; a group never has traces on both sides."""
+        fit = self.fit_traces(split, seed)
+        tested = {s.meta["group"] for s in self.samples(split, None, seed)}
+        leaked = sorted({t.group for t in fit} & tested)
+        if leaked:
+            raise HarnessError(f"group {leaked[0]!r} has traces in both the fit and the test split: give each group one split")
+        method.fit(runtime.llm, fit)
+
+    def predict(self, sample: Sample, method: TraceDetector, runtime: Runtime) -> dict[str, Any]:
+        start = time.perf_counter()
+        verdict: TraceScore = method.score(runtime.llm, sample.inputs["trace"])
+        return {"score": verdict.score, "step_scores": verdict.step_scores, "seconds": time.perf_counter() - start}
+
+    def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
+        scores = {"label": float(sample.target["label"]), "score": float(output["score"])}
+        wrong, steps = sample.target["wrong_step"], output.get("step_scores")
+        if wrong is not None and steps and len(steps) > 1:
+            scores.update(step_localisation(steps, wrong))
+        return scores
+
+    def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
+        """AUROC (scikit-learn, bootstrap interval) overall and per offline domain; step metrics are means."""
+        result = super().aggregate(rows, metas, seed)
+        groups: dict[str, list[dict[str, float]]] = {"auroc": rows}
+        for row, meta in zip(rows, metas):
+            groups.setdefault(f"auroc_{meta.get('domain')}", []).append(row)
+        names = {m.name for m in self.spec.metrics}
+        for name, group in groups.items():
+            value = auroc([r["label"] for r in group], [r["score"] for r in group], seed) if name in names else None
+            if value is not None:
+                result[name] = value
+        return result
+
+    def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
+        """AUROC by domain (any domain, also a local file's), and by domain x distractor where known."""
+        tables = {"by_domain": _auroc_table(samples, rows, ("domain",))}
+        if all("distractor" in s.meta for s in samples):
+            tables["by_domain_distractor"] = _auroc_table(samples, rows, ("domain", "distractor"))
+        return tables
+
+    def measure(self, method: TraceDetector, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
+        """Scoring time per trace: the first traces, after warm-ups, scored `repeats` times."""
+        traces = [s.inputs["trace"] for s in samples[:TIMED_TRACES]]
+        for _ in range(meter.warmups):
+            method.score(runtime.llm, traces[0])
+        clock = meter.clock()
+        clock.mark()
+        for _ in range(meter.repeats):
+            for trace in traces:
+                method.score(runtime.llm, trace)
+                clock.mark()
+        times = clock.intervals()
+        tokens = int(np.median([encode(runtime.llm.tokenizer, t).input_ids.shape[1] for t in traces]))
+        return Measured(latency={"score_trace": meter.latency(times, context_tokens=tokens)},
+                        throughput=Throughput(unit="traces_per_s", value=float(1 / np.median(times))))
+
+    def dataset_source(self, split: str) -> tuple[str, str | None]:
+        if split == LOCAL.name:
+            return str(self.options.data_path), sha256_file(Path(str(self.options.data_path)).expanduser())
+        return super().dataset_source(split)
+
+    def protocol(self) -> dict[str, Any]:
+        return {
+            "teacher_forcing": "question and steps go through the base model in one forward pass (prompt "
+                               "'Question: ...\\nReasoning:\\n', one line per step); detectors read its internals",
+            "label": "1 = hallucinated (the corrupted twin, wrong from one step on, the error carried to the answer)",
+            "splits": f"problems go to fit or test by a seeded hash of their id (fit share {self.options.fit_share}); "
+                      "both twins of a problem share a split; detectors are fitted on the fit split only",
+            "auroc": "scikit-learn roc_auc_score; 95% interval from 1000 bootstrap resamples of the test traces",
+            "step_metrics": "on hallucinated traces with a known wrong step, from the detector's per-step scores",
+        }
+
+
+def _auroc_table(samples: list[Sample], rows: list[dict[str, float]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    cells: dict[tuple[Any, ...], list[dict[str, float]]] = {}
+    for sample, row in zip(samples, rows):
+        cells.setdefault(tuple(sample.meta[k] for k in keys), []).append(row)
+    table = []
+    for key, group in sorted(cells.items()):
+        entry: dict[str, Any] = dict(zip(keys, key))
+        entry["n"] = len(group)
+        value = auroc([r["label"] for r in group], [r["score"] for r in group])
+        if value is not None:
+            entry.update(auroc=value.value, auroc_low=value.ci95[0], auroc_high=value.ci95[1])
+        located = [r["step_auroc"] for r in group if "step_auroc" in r]
+        if located:
+            entry["step_auroc"] = float(np.mean(located))
+        table.append(entry)
+    return table

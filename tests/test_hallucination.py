@@ -1,0 +1,241 @@
+"""Reasoning-hallucination family: the logit lens and JSD against direct computations on a tiny model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.distance import jensenshannon
+
+from tasks.hallucination.internals import jensen_shannon, token_signals
+from tasks.hallucination.problems import build_problems, split_of
+from tests.conftest import harness_cli
+
+
+def test_jsd_matches_scipy():
+    rng = np.random.default_rng(0)
+    p, q = rng.dirichlet(np.ones(50), size=3), rng.dirichlet(np.ones(50), size=3)
+    ours = jensen_shannon(torch.tensor(np.log(p)), torch.tensor(np.log(q))).numpy()
+    np.testing.assert_allclose(ours, jensenshannon(p, q, axis=1) ** 2, rtol=1e-6)  # scipy returns the square root
+    assert jensen_shannon(torch.tensor(np.log(p)), torch.tensor(np.log(p))).abs().max() < 1e-9
+
+
+def test_reasoning_score_is_the_mean_jsd_of_the_late_layers_logit_lens(tiny_llm):
+    model, tokenizer = tiny_llm.model, tiny_llm.tokenizer
+    ids = tokenizer("Step 1: 3 + 4 = 7. Step 2: 7 x 2 = 14.", return_tensors="pt").input_ids
+    captured = {}
+    hooks = [layer.register_forward_hook(lambda m, i, o, k=k: captured.__setitem__(k, o[0] if isinstance(o, tuple) else o))
+             for k, layer in enumerate(model.model.layers)]
+    try:
+        signals = token_signals(model, ids, late_layers=2)
+    finally:
+        for h in hooks:
+            h.remove()
+    with torch.no_grad():
+        final = torch.softmax(model(ids).logits[0].float(), -1).numpy()
+        n = len(model.model.layers)
+        lens = [torch.softmax(model.lm_head(model.model.norm(captured[k][0] if captured[k].dim() == 3 else captured[k])).float(), -1).numpy()
+                for k in (n - 3, n - 2)]  # outputs of the two layers before the last
+    direct = np.mean([jensenshannon(final, q, axis=1) ** 2 for q in lens], axis=0)[:-1]
+    np.testing.assert_allclose(signals.reasoning.numpy(), direct, rtol=1e-4, atol=1e-5)  # float32 H(M) - H(P,Q)/2
+    nll = -np.log(final[np.arange(ids.shape[1] - 1), ids[0, 1:].numpy()])
+    np.testing.assert_allclose(signals.nll.numpy(), nll, rtol=1e-4)
+
+
+def test_problems_have_twins_that_diverge_at_the_wrong_step_and_stay_wrong():
+    problems = build_problems(100, 0, 0.3)
+    assert {p.domain for p in problems} == {"arithmetic", "ordering", "two_hop"} and len(problems) == 300
+    for p in problems:
+        assert p.steps[:p.wrong_step] == p.corrupted_steps[:p.wrong_step]
+        assert all(a != b for a, b in zip(p.steps[p.wrong_step:], p.corrupted_steps[p.wrong_step:]))
+        assert p.steps[-1] != p.corrupted_steps[-1]  # the error reaches the answer
+    assert build_problems(100, 0, 0.3)[7].question == problems[7].question
+    splits = {split_of(p.id, 0.3, 0) for p in problems}
+    assert splits == {"fit", "test"}
+
+
+def test_auroc_matches_scikit_learn_and_hand_counts():
+    from sklearn.metrics import roc_auc_score
+
+    from tasks.hallucination.metrics import auroc
+
+    labels, scores = [0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9]
+    # pairs (positive, negative) ranked correctly: 0.35 beats 0.1 and 0.2 but not 0.4 -> 8 of 9
+    assert auroc(labels, scores).value == pytest.approx(8 / 9) == roc_auc_score(labels, scores)
+    result = auroc(labels, scores)
+    assert result.ci95[0] <= result.value <= result.ci95[1] and result.n == 6
+    assert auroc([1, 1], [0.2, 0.3]) is None  # one class only
+    from tasks.hallucination.metrics import rank_auroc
+
+    rng = np.random.default_rng(0)
+    y, s = rng.integers(0, 2, (5, 40)), rng.integers(0, 6, (5, 40)).astype(float)  # many ties
+    np.testing.assert_allclose(rank_auroc(y, s), [roc_auc_score(a, b) for a, b in zip(y, s)])
+
+
+def test_signals_from_a_later_start_match_the_whole_sequence(tiny_llm):
+    ids = tiny_llm.tokenizer("Question: 2 + 2?\nReasoning:\nStep 1: 2 + 2 = 4.\nAnswer: 4.\n", return_tensors="pt").input_ids
+    whole = token_signals(tiny_llm.model, ids, late_layers=2)
+    later = token_signals(tiny_llm.model, ids, late_layers=2, start=5)
+    assert torch.isnan(later.nll[:5]).all() and torch.isnan(later.reasoning[:5]).all()
+    for name in ("nll", "entropy", "reasoning"):
+        torch.testing.assert_close(getattr(later, name)[5:], getattr(whole, name)[5:], rtol=1e-4, atol=1e-5)
+
+
+def test_step_spans_and_step_signals(tiny_llm):
+    from tasks.hallucination.detector import step_signals
+    from tasks.hallucination.internals import token_signals as direct
+    from tasks.hallucination.traces import Trace, encode
+
+    trace = Trace("t", "arithmetic", "Ava has 3 pens and gets 4 more. How many?", ("Step 1: 3 + 4 = 7.", "Answer: 7."))
+    encoded = encode(tiny_llm.tokenizer, trace)
+    assert [tiny_llm.tokenizer.decode(encoded.input_ids[0, s:e]) for s, e in encoded.spans] == ["Step 1: 3 + 4 = 7.\n", "Answer: 7.\n"]
+    signals = step_signals(tiny_llm, trace, late_layers=2)
+    tokens = direct(tiny_llm.model, encoded.input_ids, late_layers=2)
+    for i, (s, e) in enumerate(encoded.spans):  # the positions s-1 .. e-2 produce the step's tokens
+        assert signals.nll[i] == pytest.approx(float(tokens.nll[s - 1:e - 1].mean()), rel=1e-4)
+        assert signals.max_nll[i] == pytest.approx(float(tokens.nll[s - 1:e - 1].max()), rel=1e-4)
+        assert signals.reasoning[i] == pytest.approx(float(tokens.reasoning[s - 1:e - 1].mean()), rel=1e-3, abs=1e-6)
+    assert signals.tokens.tolist() == [e - s for s, e in encoded.spans]
+
+
+class RecordingDetector:
+    """Wraps a detector and remembers every trace id that reaches fit and score."""
+
+    def __init__(self, inner):
+        self.inner, self.fitted, self.scored = inner, [], []
+
+    def fit(self, lm, traces):
+        self.fitted += [t.trace.id for t in traces]
+        assert all(t.label in (0, 1) for t in traces)
+        return self.inner.fit(lm, traces)
+
+    def score(self, lm, trace):
+        self.scored.append(trace.id)
+        assert not hasattr(trace, "label")  # a test trace never carries its label
+        return self.inner.score(lm, trace)
+
+
+def test_rhd_is_fitted_on_the_fit_split_only(tiny_model_dir):
+    from baselines.rhd import FEATURES, RHD
+    from harness.runtime import Runtime
+    from tasks.hallucination.task import ReasoningHallucination
+
+    task = ReasoningHallucination({"per_domain": 6})
+    runtime = Runtime(device=torch.device("cpu"), seed=0, model_id=str(tiny_model_dir))
+    detector = RecordingDetector(RHD({"late_layers": 2}))
+    task.prepare(detector, runtime, "offline", 0)
+    samples = task.samples("offline", None, 0)
+    for sample in samples:
+        task.predict(sample, detector, runtime)
+    assert detector.fitted and set(detector.scored) == {s.id for s in samples}
+    assert not set(detector.fitted) & set(detector.scored)
+    problem = lambda trace_id: trace_id.rsplit("-", 1)[0]
+    assert not {problem(i) for i in detector.fitted} & {problem(i) for i in detector.scored}  # twins stay together
+    state = detector.inner.fitted_state()
+    assert set(state["weights"]) == set(FEATURES) and all(np.isfinite(list(state["weights"].values())))
+    # the same fit split gives the same weights whatever the test traces are
+    again = RHD({"late_layers": 2})
+    again.fit(runtime.llm, task.fit_traces("offline", 0))
+    assert again.fitted_state() == state
+
+
+def test_task_auroc_matches_scikit_learn_per_domain():
+    from sklearn.metrics import roc_auc_score
+
+    from tasks.hallucination.task import ReasoningHallucination, step_localisation
+
+    task = ReasoningHallucination({"per_domain": 20})
+    samples = task.samples("offline", None, 0)
+    rng = np.random.default_rng(1)
+    rows = [task.score(s, {"score": float(rng.normal() + s.target["label"]), "step_scores": None}) for s in samples]
+    metrics = task.aggregate(rows, [s.meta for s in samples])
+    labels, scores = [r["label"] for r in rows], [r["score"] for r in rows]
+    assert metrics["auroc"].value == pytest.approx(roc_auc_score(labels, scores))
+    for domain in ("arithmetic", "ordering", "two_hop"):
+        mine = [(r["label"], r["score"]) for r, s in zip(rows, samples) if s.meta["domain"] == domain]
+        assert metrics[f"auroc_{domain}"].value == pytest.approx(roc_auc_score(*zip(*mine)))
+    by_domain = {row["domain"]: row for row in task.breakdowns(samples, rows)["by_domain"]}
+    assert by_domain["ordering"]["auroc"] == pytest.approx(metrics["auroc_ordering"].value)
+    # the wrong step (index 2) outranks 2 of the 3 other steps; it is not the top step
+    assert step_localisation([0.1, 0.9, 0.5, 0.2], 2) == {"step_auroc": pytest.approx(2 / 3), "step_top1": 0.0}
+    assert step_localisation([0.7, 0.7, 0.1], 1)["step_top1"] == 0.5  # a tie for the top shares the credit
+
+
+def test_backtrack_attention_on_a_hand_made_attention_map():
+    from baselines.rhd import backtrack_attention
+    from tasks.hallucination.detector import StepSignals
+    from tasks.hallucination.traces import EncodedTrace
+
+    spans = [(2, 4), (4, 6), (6, 8)]  # prompt 0-1, early steps 0-1, late step 2
+    attention = torch.zeros(8, 8)
+    attention[5:7, 0:2] = 0.5  # prompt: ignored by the share
+    attention[5:7, 2:4] = 0.3  # the anomalous early step
+    attention[5:7, 4:6] = 0.1
+    encoded = EncodedTrace(torch.zeros(1, 8, dtype=torch.long), spans)
+    signals = StepSignals(encoded, np.array([2, 2, 2]), *(np.zeros(3),) * 3, None, (attention[None],))
+    # positions 5 and 6 produce the late step; each pays 0.6 to step 0 out of 0.6 + 0.2 on trace tokens
+    assert backtrack_attention(signals, early=2, anomalous=[0]) == pytest.approx(0.6 / 0.8)
+    assert backtrack_attention(signals, early=3, anomalous=[0]) == 0.0  # no late steps
+
+
+def test_run_detectors_end_to_end_and_bad_input(tmp_path, tiny_model_dir):
+    out = tmp_path / "out"
+    common = ("--model", str(tiny_model_dir), "--task-arg", "per_domain=4", "--out", str(out), "--repeats", "1")
+    proc = harness_cli("run", "--method", "reasoning_score", "--method-arg", "late_layers=2", *common)
+    assert proc.returncode == 0, proc.stderr
+    proc = harness_cli("run", "--method", "p_true", *common)
+    assert proc.returncode == 0, proc.stderr
+    records = {r["method"]["name"]: r for r in (json.loads(p.read_text()) for p in out.rglob("*.json"))}
+    rs, pt = records["reasoning_score"], records["p_true"]
+    assert rs["status"] == "complete" and rs["method"]["params"] == {"late_layers": 2, "hallucinated_when": "low"}
+    assert {"auroc", "auroc_arithmetic", "step_auroc", "step_top1"} <= set(rs["metrics"])
+    assert "step_auroc" not in pt["metrics"]  # P(True) gives no step scores
+    assert rs["performance"]["latency"]["score_trace"]["repeats"] == 4
+    assert {r["domain"] for r in rs["breakdowns"]["by_domain"]} == {"arithmetic", "ordering", "two_hop"}
+    assert harness_cli("validate", str(out)).returncode == 0
+    proc = harness_cli("run", "--method", "reasoning_score", *common)
+    assert proc.returncode == 2 and "late_layers must be between 1 and 3" in proc.stderr and "Traceback" not in proc.stderr
+    proc = harness_cli("run", "--method", "perplexity", "--limit", "1", *common)
+    assert proc.returncode == 2 and "AUROC needs both" in proc.stderr
+
+
+def write_local_traces(path: Path, problems) -> None:
+    lines = []
+    for p in problems:
+        for label, steps in ((0, p.steps), (1, p.corrupted_steps)):
+            record = {"id": f"{p.id}-{label}", "group": p.id, "domain": p.domain, "question": p.question, "label": label}
+            if label:
+                record["wrong_step"] = p.wrong_step
+            record.update({"steps": steps} if p.domain != "ordering" else {"trace": "\n".join(steps)})
+            lines.append(json.dumps(record))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_local_jsonl_traces(tmp_path, tiny_model_dir):
+    data = tmp_path / "traces.jsonl"
+    write_local_traces(data, build_problems(4, 5, 0.0))
+    out = tmp_path / "out"
+    common = ("--model", str(tiny_model_dir), "--split", "local", "--out", str(out), "--repeats", "1")
+    proc = harness_cli("run", "--method", "max_nll", "--task-arg", f"data_path={data}", *common)
+    assert proc.returncode == 0, proc.stderr
+    [record] = [json.loads(p.read_text()) for p in out.rglob("*.json")]
+    dataset = record["task"]["dataset"]
+    assert dataset["source"] == str(data) and len(dataset["revision_or_sha256"]) == 64
+    assert 0 < dataset["n_evaluated"] < 24 and dataset["n_evaluated"] % 2 == 0  # whole groups are tested
+    assert "step_auroc" in record["metrics"]
+
+    leaky = tmp_path / "leaky.jsonl"
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    rows[0]["split"], rows[1]["split"] = "fit", "test"  # one problem's twins on both sides
+    leaky.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    proc = harness_cli("run", "--method", "max_nll", "--task-arg", f"data_path={leaky}", *common)
+    assert proc.returncode == 2 and "both the fit and the test split" in proc.stderr
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps({"domain": "x", "question": "q", "label": 3, "steps": ["a"]}) + "\n")
+    proc = harness_cli("run", "--method", "max_nll", "--task-arg", f"data_path={broken}", *common)
+    assert proc.returncode == 2 and "line 1" in proc.stderr and "Traceback" not in proc.stderr
+    proc = harness_cli("run", "--method", "max_nll", "--task-arg", f"data_path={tmp_path / 'none.jsonl'}", *common)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
