@@ -19,4 +19,8 @@ BUILTINS = [
     Entry("entropy", "baselines.entropy:TokenEntropy", "hallucination", "mean next-token entropy over the trace"),
     Entry("max_nll", "baselines.max_nll:MaxNLL", "hallucination", "largest token negative log-likelihood in the trace"),
     Entry("p_true", "baselines.p_true:PTrue", "hallucination", "the model's own P(the reasoning is wrong) from a yes/no prompt"),
+    Entry("shallownet", "baselines.shallownet:ShallowNet", "eeg", "braindecode's ShallowFBCSPNet with the shared EEG recipe"),
+    Entry("deep4", "baselines.deep4:Deep4", "eeg", "braindecode's Deep4Net with the shared EEG recipe"),
+    Entry("eegnet", "baselines.eegnet:EEGNet", "eeg", "braindecode's EEGNetv4 with the shared EEG recipe"),
+    Entry("tcn", "baselines.tcn:TCN", "eeg", "braindecode's TCN (outputs averaged over time) with the shared EEG recipe"),
 ]

@@ -7,5 +7,6 @@ BUILTINS = [
     Entry("niah_multikey", "tasks.long_context.niah:NiahMultikey", "long_context", "RULER-style: several key-value needles, retrieve the asked one"),
     Entry("long_ppl", "tasks.long_context.long_ppl:LongPerplexity", "long_context", "perplexity streaming real text token by token under a bounded cache"),
     Entry("reasoning_hallucination", "tasks.hallucination.task:ReasoningHallucination", "hallucination", "detect corrupted reasoning traces from the model's internals (RHD)"),
+    Entry("eeg_transfer", "tasks.eeg.task:EEGTransfer", "eeg", "abnormal-EEG detection at a target site: source-only, scratch, pretrained + fine-tuned"),
     Entry("syntsbench", "tasks.timeseries.task:SynTSBench", "timeseries", "SynTSBench: which temporal patterns a forecaster learns, against the optimum"),
 ]

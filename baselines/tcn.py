@@ -1,0 +1,47 @@
+"""TCN (Bai et al., 2018; Gemein et al., 2020 for TUAB) from braindecode, trained with the shared EEG recipe."""
+
+import warnings
+
+import torch
+from pydantic import Field
+
+from tasks.eeg.classifier import EEGClassifier, RecipeParams
+
+
+class TCNParams(RecipeParams):
+    n_blocks: int = Field(4, ge=1, description="temporal blocks (dilation doubles each block)")
+    n_filters: int = Field(32, ge=1, description="filters per block")
+    kernel_size: int = Field(5, ge=2, description="temporal kernel; the receptive field must fit in a window")
+    drop_prob: float = Field(0.05, ge=0, lt=1, description="dropout in the blocks")
+
+
+class TimeMean(torch.nn.Module):
+    """Average a dense [batch, classes, time] output over time into [batch, classes] logits."""
+
+    def __init__(self, inner: torch.nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x)
+        return out.mean(-1) if out.dim() == 3 else out
+
+
+class TCN(EEGClassifier):
+    """Dilated causal convolutions with residual blocks; predictions averaged over the window's time steps."""
+
+    name = "tcn"
+    paper = "https://arxiv.org/abs/1803.01271"
+    description = "braindecode's TCN (dilated residual temporal convolutions), outputs averaged over time"
+    Params = TCNParams
+
+    def build(self, n_chans: int, n_times: int) -> torch.nn.Module:
+        from braindecode.models import TCN as BraindecodeTCN
+
+        p = self.params
+        # braindecode 0.8's TCN uses torch's deprecated weight_norm and feeds 3-D input to Dropout2d; both work
+        warnings.filterwarnings("ignore", message="dropout2d: Received a 3D input")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return TimeMean(BraindecodeTCN(n_chans=n_chans, n_outputs=2, n_blocks=p.n_blocks, n_filters=p.n_filters,
+                                           kernel_size=p.kernel_size, drop_prob=p.drop_prob))

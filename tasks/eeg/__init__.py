@@ -1,0 +1,1 @@
+"""EEG pathology detection across recording sites (TUAB -> NMT style transfer)."""

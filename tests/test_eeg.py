@@ -1,0 +1,218 @@
+"""EEG transfer family: the simulator's spectra and site shift, the preprocessing, and the protocol's splits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import welch
+
+from tasks.eeg.montage import CHANNELS
+from tasks.eeg.preprocess import Preprocessing, preprocess
+from tasks.eeg.simulator import NMT_LIKE, TUAB_LIKE, brain, record, simulate
+from tests.conftest import harness_cli
+
+SFREQ = 250.0
+
+
+def spectrum(x: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
+    return welch(x, fs=sfreq, nperseg=int(4 * sfreq), axis=-1)
+
+
+def band(freqs: np.ndarray, power: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return power[..., (freqs >= lo) & (freqs <= hi)].mean(-1)
+
+
+def mean_scalp(pathology: str, seeds: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Average power spectrum per channel over a few simulated minutes of one pathology."""
+    powers = []
+    for seed in range(seeds):
+        x = brain(np.random.default_rng(seed), int(40 * SFREQ), SFREQ, pathology)
+        freqs, p = spectrum(x, SFREQ)
+        powers.append(p)
+    return freqs, np.mean(powers, 0)
+
+
+def test_spectra_show_the_intended_rhythms():
+    o1, fz = CHANNELS.index("O1"), CHANNELS.index("FZ")
+    freqs, normal = mean_scalp("none")
+    alpha = (freqs >= 8) & (freqs <= 13)
+    assert 9 <= freqs[alpha][normal[o1, alpha].argmax()] <= 11  # posterior alpha near 10 Hz
+    assert band(freqs, normal[o1], 8, 12) > 3 * band(freqs, normal[fz], 8, 12)  # ... and posterior
+    _, slowed = mean_scalp("alpha_slowing")
+    peak = freqs[(freqs >= 4) & (freqs <= 13)][slowed[o1, (freqs >= 4) & (freqs <= 13)].argmax()]
+    assert 6.25 <= peak <= 8.25
+    _, theta = mean_scalp("diffuse_theta")
+    assert (band(freqs, theta, 4, 7.5) > 2 * band(freqs, normal, 4, 7.5)).all()  # on every channel
+    _, drowsy = mean_scalp("drowsy")
+    assert band(freqs, normal, 4, 7.5).mean() < band(freqs, drowsy, 4, 7.5).mean() < band(freqs, theta, 4, 7.5).mean()
+    assert band(freqs, drowsy[o1], 8, 12) < 0.5 * band(freqs, normal[o1], 8, 12)  # drowsiness: alpha fades
+    _, delta = mean_scalp("focal_delta", seeds=12)
+    ratio = band(freqs, delta, 1, 3) / band(freqs, normal, 1, 3)
+    assert ratio.max() > 3 and ratio.max() > 2 * np.median(ratio)  # focal: strong somewhere, not everywhere
+
+
+def test_spikes_are_sharp_focal_transients():
+    from scipy.stats import kurtosis
+
+    spiky = brain(np.random.default_rng(3), int(60 * SFREQ), SFREQ, "spikes")
+    calm = brain(np.random.default_rng(3), int(60 * SFREQ), SFREQ, "none")
+    posterior_free = [CHANNELS.index(c) for c in ("T3", "T4", "F7", "F8", "T5", "T6", "C3", "C4")]
+    assert kurtosis(spiky[posterior_free], axis=1).max() > 2 + kurtosis(calm[posterior_free], axis=1).max()
+
+
+def test_sites_differ_the_way_tuab_and_nmt_do():
+    scalp = brain(np.random.default_rng(0), int(30 * 250), 250.0, "none")
+    tuab = record(np.random.default_rng(1), TUAB_LIKE, scalp)
+    scalp_nmt = brain(np.random.default_rng(0), int(30 * 200), 200.0, "none")
+    nmt = record(np.random.default_rng(1), NMT_LIKE, scalp_nmt)
+    f_t, p_t = spectrum(tuab * 1e6, 250.0)
+    f_n, p_n = spectrum(nmt * 1e6, 200.0)
+    assert band(f_t, p_t, 59.5, 60.5).mean() > 10 * band(f_t, p_t, 54, 56).mean()  # 60 Hz mains at the source
+    assert band(f_n, p_n, 49.5, 50.5).mean() > 10 * band(f_n, p_n, 54, 56).mean() + 0  # 50 Hz at the target ...
+    assert band(f_n, p_n, 38, 45).mean() < 0.05 * band(f_t, p_t, 38, 45).mean()  # ... behind a 2-33 Hz band-pass
+    assert band(f_n, p_n, 0.2, 1.0).mean() < 0.2 * band(f_t, p_t, 0.2, 1.0).mean()
+    ears = [CHANNELS.index("A1"), CHANNELS.index("A2")]
+    assert np.abs(nmt[ears].mean(0)).max() < 1e-9 < np.abs(tuab[ears].mean(0)).max()  # linked-ear reference
+    assert abs(tuab.std() - nmt.std()) / tuab.std() < 1  # same order of magnitude, in volts
+    assert 1e-6 < tuab.std() < 1e-4
+
+
+def test_simulated_sets_are_seeded_and_balanced_as_asked():
+    target = simulate(NMT_LIKE, 40, 0.15, 0, "nmt-train")
+    assert sum(r.pathology not in ("none", "drowsy") for r in target) == 6
+    again = simulate(NMT_LIKE, 40, 0.15, 0, "nmt-train")
+    assert all(np.array_equal(a.data, b.data) for a, b in zip(target, again))
+    other = simulate(NMT_LIKE, 40, 0.15, 0, "nmt-eval")
+    assert not np.array_equal(target[0].data, other[0].data) and target[0].sfreq == 200.0
+    flipped = sum(r.label != (r.pathology not in ("none", "drowsy")) for r in simulate(TUAB_LIKE, 200, 0.5, 1, "x"))
+    assert 5 <= flipped <= 30  # about 8% label noise
+
+
+def test_preprocessing_follows_the_paper():
+    sfreq = 250.0
+    t = np.arange(int(40 * sfreq)) / sfreq
+    x = np.tile(50e-6 * np.sin(2 * np.pi * 10 * t), (21, 1))
+    x[3] += np.linspace(0, 2e-3, len(t))  # a drifting channel, beyond the clip
+    x *= np.linspace(1, 2, 21)[:, None]
+    windows = preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30, window_s=5))
+    assert windows.shape == (6, 21, 500) and windows.dtype == np.float32
+    np.testing.assert_allclose(windows.mean(axis=1), 0, atol=1e-3)  # common average reference
+    raw_uv = preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30, window_s=5, clip_uv=1e9))
+    assert np.abs(raw_uv).max() > np.abs(windows).max()  # the clip bit
+    freqs, power = welch(windows[0, 0], fs=100.0, nperseg=500)
+    assert freqs[power.argmax()] == pytest.approx(10.0)  # 10 Hz survives the resampling to 100 Hz
+
+
+def test_protocol_never_trains_on_target_eval_recordings(monkeypatch):
+    import torch
+
+    import tasks.eeg.task as eeg_task
+    from baselines.shallownet import ShallowNet
+    from harness.runtime import Runtime
+
+    seen = []
+    real_train = eeg_task.train
+
+    def spy(module, windows, labels, steps, recipe, seed, device):
+        seen.append(windows.copy())
+        return real_train(module, windows, labels, steps, recipe, seed, device)
+
+    monkeypatch.setattr(eeg_task, "train", spy)
+    task = eeg_task.EEGTransfer({"source_recordings": 8, "target_train_recordings": 20, "target_eval_recordings": 6,
+                                 "seeds": [0, 1], "fractions": [0.1, 1.0]})
+    method = ShallowNet({"pretrain_steps": 2, "target_steps": 2, "batch_size": 4})
+    runtime = Runtime(device=torch.device("cpu"), seed=0)
+    task.prepare(method, runtime, "offline", 0)
+    samples = task.samples("offline", None, 0)
+    outputs = {s.id: task.predict(s, method, runtime) for s in samples}
+    parts = task.parts("offline", 0)
+    evaluation = {w.tobytes() for w in parts["target_eval"].windows}
+    assert len(seen) == 2 + 2 * 2 * 2  # one pretraining per seed, then scratch and fine-tuning per fraction and seed
+    assert all(w.tobytes() not in evaluation for batch in seen for w in batch)
+    eval_ids = set(parts["target_eval"].ids)
+    for sample in samples:
+        used = outputs[sample.id]["target_train_recordings"]
+        assert not set(used) & eval_ids
+        if sample.meta["regime"] == "source_only":
+            assert used == []
+        elif sample.meta["fraction"] == 0.1:
+            labels = parts["target_train"].labels[[parts["target_train"].ids.index(i) for i in used]]
+            assert set(labels.tolist()) == {0, 1} and len(used) < 20  # stratified: both classes, a few recordings
+    rows = [task.score(s, outputs[s.id]) for s in samples]
+    metrics = task.aggregate(rows, [s.meta for s in samples])
+    for pct in (10, 100):
+        gains = [outputs[f"finetuned-{pct}pct-seed{s}"]["auroc"] - outputs[f"scratch-{pct}pct-seed{s}"]["auroc"] for s in (0, 1)]
+        if pct == 100:
+            assert metrics["gain_auroc_100"].value == pytest.approx(np.mean(gains))
+    assert metrics["auroc_source_only"].n == 2 and "gain_auroc_10" not in metrics  # 10% is not a reported fraction
+
+
+def test_run_shallownet_end_to_end(tmp_path):
+    out = tmp_path / "out"
+    proc = harness_cli("run", "--method", "shallownet", "--task-arg", "source_recordings=12", "--task-arg", "target_train_recordings=20",
+                       "--task-arg", "target_eval_recordings=8", "--task-arg", "seeds=[0,1]", "--task-arg", "fractions=[0.2,1.0]",
+                       "--method-arg", "pretrain_steps=4", "--method-arg", "target_steps=3", "--out", str(out), "--repeats", "1")
+    assert proc.returncode == 0, proc.stderr
+    [path] = list(out.rglob("*.json"))
+    record = json.loads(path.read_text())
+    assert record["status"] == "complete" and record["task"]["dataset"]["n_evaluated"] == 10
+    assert {"auroc", "bacc", "auroc_source_only", "auroc_scratch_20", "gain_auroc_100", "gain_bacc_20"} <= set(record["metrics"])
+    assert record["metrics"]["auroc"]["n"] == 4 and record["main_metric"] == "auroc"
+    assert record["performance"]["memory"]["parameter_bytes"] > 0
+    assert record["performance"]["latency"]["classify_recording"]["repeats"] == 8
+    cells = {(r["regime"], r["labels"]) for r in record["breakdowns"]["by_regime_fraction"]}
+    assert cells == {("source_only", "source only"), ("scratch", "20%"), ("scratch", "100%"), ("finetuned", "20%"), ("finetuned", "100%")}
+    assert harness_cli("validate", str(out)).returncode == 0
+
+
+def write_edf(path: Path, data_volts: np.ndarray, sfreq: float, names: list[str], patient: str = "") -> None:
+    import datetime
+
+    import mne
+
+    info = mne.create_info(names, sfreq, "eeg")
+    raw = mne.io.RawArray(data_volts, info, verbose="error")
+    raw.set_meas_date(datetime.datetime(2020, 1, 2, tzinfo=datetime.timezone.utc))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mne.export.export_raw(path, raw, fmt="edf", overwrite=True, verbose="error")
+
+
+def make_local_corpora(root: Path) -> tuple[Path, Path]:
+    """A tiny TUH Abnormal (v3 layout) and NMT (Labels.csv) made of simulated recordings."""
+    tuab = root / "tuh_eeg_abnormal" / "v3.0.0" / "edf"
+    for i, r in enumerate(simulate(TUAB_LIKE, 6, 0.5, 7, "tuab", )):
+        status = "abnormal" if r.pathology not in ("none", "drowsy") else "normal"
+        split = "train" if i < 4 else "eval"
+        write_edf(tuab / split / status / "01_tcp_ar" / f"aaaaaa{i:02d}_s001_t000.edf", r.data, r.sfreq,
+                  [f"EEG {c}-REF" for c in CHANNELS])
+    nmt = root / "nmt_scalp_eeg_dataset"
+    rows = []
+    for i, r in enumerate(simulate(NMT_LIKE, 10, 0.5, 7, "nmt")):
+        status = "abnormal" if r.pathology not in ("none", "drowsy") else "normal"
+        split = "train" if i < 6 else "eval"
+        write_edf(nmt / status / split / f"{i:04d}.edf", r.data, r.sfreq, [f"{c}-LE" for c in CHANNELS])
+        rows.append(f"{i:04d}.edf,{status},40,M,{split}")
+    (nmt / "Labels.csv").write_text("recordname,label,age,gender,loc\n" + "\n".join(rows) + "\n")
+    return tuab.parent.parent, nmt
+
+
+def test_local_tuab_and_nmt_folders(tmp_path):
+    tuab, nmt = make_local_corpora(tmp_path / "data")
+    out = tmp_path / "out"
+    common = ("--method", "shallownet", "--split", "local", "--task-arg", "seeds=[0]", "--task-arg", "fractions=[1.0]",
+              "--method-arg", "pretrain_steps=2", "--method-arg", "target_steps=2", "--out", str(out), "--repeats", "1")
+    proc = harness_cli("run", *common, "--task-arg", f"source_dir={tuab}", "--task-arg", f"target_dir={nmt}")
+    assert proc.returncode == 0, proc.stderr
+    [record] = [json.loads(p.read_text()) for p in out.rglob("*.json")]
+    assert record["status"] == "complete" and len(record["task"]["dataset"]["revision_or_sha256"]) == 64
+    rows = [json.loads(line) for line in next(out.rglob("*.samples.jsonl")).read_text().splitlines()]
+    used = {i for row in rows for i in row["output"]["target_train_recordings"]}
+    assert used and used <= {f"{i:04d}" for i in range(6)}  # only NMT's train recordings are trained on
+    proc = harness_cli("run", *common, "--task-arg", f"source_dir={tmp_path / 'nope'}", "--task-arg", f"target_dir={nmt}")
+    assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    (nmt / "Labels.csv").write_text("name,label\n")
+    proc = harness_cli("run", *common, "--task-arg", f"source_dir={tuab}", "--task-arg", f"target_dir={nmt}")
+    assert proc.returncode == 2 and "lacks the columns" in proc.stderr
