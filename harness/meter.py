@@ -5,7 +5,8 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -52,6 +53,18 @@ class Meter:
 
     def clock(self) -> Clock:
         return Clock(self.device)
+
+    def time_each(self, call: Callable[[Any], object], items: Sequence[Any]) -> list[float]:
+        """Warm up on the first item, then time `call` on every item, `repeats` times over: seconds per call."""
+        for _ in range(self.warmups):
+            call(items[0])
+        clock = self.clock()
+        clock.mark()
+        for _ in range(self.repeats):
+            for item in items:
+                call(item)
+                clock.mark()
+        return clock.intervals()
 
     def latency(self, raw: Sequence[float], context_tokens: int | None = None, warmups: int | None = None) -> LatencyStats:
         stats = summarize(raw)

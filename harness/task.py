@@ -96,6 +96,13 @@ class Measured:
     parameter_bytes: int | None = None
 
 
+def metric_value(values: list[float], higher_is_better: bool, seed: int) -> MetricValue:
+    """The mean of per-sample values with its standard error and a bootstrap 95% interval."""
+    mean, stderr = mean_stderr(values)
+    return MetricValue(value=mean, stderr=stderr, ci95=bootstrap_ci95(values, seed), n=len(values),
+                       higher_is_better=higher_is_better)
+
+
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -143,13 +150,8 @@ class Task(ABC):
         result = {}
         for spec in self.spec.metrics:
             values = [r[spec.name] for r in rows if spec.name in r]
-            if not values:
-                continue
-            mean, stderr = mean_stderr(values)
-            result[spec.name] = MetricValue(
-                value=mean, stderr=stderr, ci95=bootstrap_ci95(values, seed), n=len(values),
-                higher_is_better=spec.higher_is_better,
-            )
+            if values:
+                result[spec.name] = metric_value(values, spec.higher_is_better, seed)
         return result
 
     def metrics_of(self, log_rows: list[dict[str, Any]], seed: int) -> dict[str, MetricValue]:

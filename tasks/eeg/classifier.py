@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import ClassVar
 
 import numpy as np
@@ -64,7 +63,3 @@ def abnormal_probability(module: torch.nn.Module, windows: np.ndarray, device: t
     module.eval()
     x = torch.as_tensor(windows, device=device)
     return torch.cat([torch.softmax(module(chunk), -1)[:, 1] for chunk in x.split(PREDICT_BATCH)]).cpu().numpy()
-
-
-def fresh_copy(module: torch.nn.Module) -> torch.nn.Module:
-    return copy.deepcopy(module)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import time
 from typing import Any
@@ -15,9 +16,8 @@ from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
-from harness.stats import bootstrap_ci95, mean_stderr
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
-from tasks.eeg.classifier import EEGClassifier, abnormal_probability, fresh_copy, train
+from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from tasks.eeg.classifier import EEGClassifier, abnormal_probability, train
 from tasks.eeg.data import Part, stratified_subset
 from tasks.eeg.preprocess import Preprocessing
 from tasks.eeg.simulator import NMT_LIKE, TUAB_LIKE, SimulationConfig, simulate
@@ -158,7 +158,7 @@ class EEGTransfer(Task):
             windows, labels = target.select(chosen)
             used = [target.ids[i] for i in chosen]
             if regime == "finetuned":
-                module = fresh_copy(self.source_model(method, train_seed, runtime))
+                module = copy.deepcopy(self.source_model(method, train_seed, runtime))
             else:
                 torch.manual_seed(train_seed)
                 module = method.build(windows.shape[1], windows.shape[2])
@@ -175,9 +175,8 @@ class EEGTransfer(Task):
 
     def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
         """Means over seeds with their interval, per regime and fraction; gains paired by seed."""
-        def value(values: list[float], higher: bool = True) -> MetricValue:
-            mean, stderr = mean_stderr(values)
-            return MetricValue(value=mean, stderr=stderr, ci95=bootstrap_ci95(values, seed), n=len(values), higher_is_better=higher)
+        def value(values: list[float]) -> MetricValue:
+            return metric_value(values, True, seed)
 
         by: dict[tuple[str, float | None], dict[int, dict[str, float]]] = {}
         for row, meta in zip(rows, metas):
@@ -224,19 +223,12 @@ class EEGTransfer(Task):
         torch.manual_seed(0)
         module = method.build(evaluation.windows.shape[1], evaluation.windows.shape[2]).to(runtime.device).eval()
         recordings = [evaluation.select(np.array([i]))[0] for i in range(min(TIMED_RECORDINGS, len(evaluation.ids)))]
-        for _ in range(meter.warmups):
-            abnormal_probability(module, recordings[0], runtime.device)
-        clock = meter.clock()
-        clock.mark()
-        for _ in range(meter.repeats):
-            for windows in recordings:
-                abnormal_probability(module, windows, runtime.device)
-                clock.mark()
+        times = meter.time_each(lambda windows: abnormal_probability(module, windows, runtime.device), recordings)
         batch = meter.clock()
         batch.mark()
         abnormal_probability(module, evaluation.windows, runtime.device)
         batch.mark()
-        return Measured(latency={"classify_recording": meter.latency(clock.intervals())},
+        return Measured(latency={"classify_recording": meter.latency(times)},
                         throughput=Throughput(unit="windows_per_s", value=len(evaluation.windows) / batch.intervals()[0]),
                         parameter_bytes=4 * sum(p.numel() for p in module.parameters()))
 

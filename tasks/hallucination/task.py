@@ -127,8 +127,9 @@ class ReasoningHallucination(Task):
 
     def prepare(self, method: TraceDetector, runtime: Runtime, split: str, seed: int) -> None:
         """Fit the detector on the fit split only; a group never has traces on both sides."""
-        fit = self.fit_traces(split, seed)
-        tested = {s.meta["group"] for s in self.samples(split, None, seed)}
+        labelled = self._labelled(split, seed)
+        fit = [t for t, part in labelled if part == "fit"]
+        tested = {t.group for t, part in labelled if part == "test"}
         leaked = sorted({t.group for t in fit} & tested)
         if leaked:
             raise HarnessError(f"group {leaked[0]!r} has traces in both the fit and the test split: give each group one split")
@@ -169,15 +170,7 @@ class ReasoningHallucination(Task):
     def measure(self, method: TraceDetector, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
         """Scoring time per trace: the first traces, after warm-ups, scored `repeats` times."""
         traces = [s.inputs["trace"] for s in samples[:TIMED_TRACES]]
-        for _ in range(meter.warmups):
-            method.score(runtime.llm, traces[0])
-        clock = meter.clock()
-        clock.mark()
-        for _ in range(meter.repeats):
-            for trace in traces:
-                method.score(runtime.llm, trace)
-                clock.mark()
-        times = clock.intervals()
+        times = meter.time_each(lambda trace: method.score(runtime.llm, trace), traces)
         tokens = int(np.median([encode(runtime.llm.tokenizer, t).input_ids.shape[1] for t in traces]))
         return Measured(latency={"score_trace": meter.latency(times, context_tokens=tokens)},
                         throughput=Throughput(unit="traces_per_s", value=float(1 / np.median(times))))

@@ -16,8 +16,7 @@ from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import KVCacheMemory, MetricValue, Throughput
 from harness.runtime import Runtime
-from harness.stats import bootstrap_ci95, mean_stderr
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
+from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, budget_tokens, bytes_per_token
 from tasks.long_context.passkey import offline_split
@@ -138,13 +137,12 @@ class LongPerplexity(Task):
 
     def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
         """Perplexity is exp(mean NLL) over passages (equal lengths), its interval the exp of the NLL's."""
-        nlls = [r["nll"] for r in rows]
-        mean, stderr = mean_stderr(nlls)
-        ci = bootstrap_ci95(nlls, seed)
+        nll = metric_value([r["nll"] for r in rows], False, seed)
+        mean, stderr, ci = nll.value, nll.stderr, nll.ci95
         return {
-            "nll": MetricValue(value=mean, stderr=stderr, ci95=ci, n=len(nlls), higher_is_better=False),
+            "nll": nll,
             "perplexity": MetricValue(value=math.exp(mean), stderr=None if stderr is None else math.exp(mean) * stderr,
-                                      ci95=None if ci is None else (math.exp(ci[0]), math.exp(ci[1])), n=len(nlls), higher_is_better=False),
+                                      ci95=None if ci is None else (math.exp(ci[0]), math.exp(ci[1])), n=nll.n, higher_is_better=False),
         }
 
     def measure(self, method: KVCachePolicy, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
