@@ -23,4 +23,9 @@ BUILTINS = [
     Entry("deep4", "baselines.deep4:Deep4", "eeg", "braindecode's Deep4Net with the shared EEG recipe"),
     Entry("eegnet", "baselines.eegnet:EEGNet", "eeg", "braindecode's EEGNetv4 with the shared EEG recipe"),
     Entry("tcn", "baselines.tcn:TCN", "eeg", "braindecode's TCN (outputs averaged over time) with the shared EEG recipe"),
+    Entry("phash", "baselines.phash:PHash", "copy_detection", "perceptual hash (DCT signs), Hamming distance"),
+    Entry("color_histogram", "baselines.color_histogram:ColorHistogram", "copy_detection", "joint RGB colour histogram, Hellinger-normalised"),
+    Entry("tiny_image", "baselines.tiny_image:TinyImage", "copy_detection", "raw 16 x 16 thumbnail, centred and normalised"),
+    Entry("contrastive_cnn", "baselines.contrastive_cnn:ContrastiveCNN", "copy_detection", "small CNN + GeM trained with InfoNCE on base-pattern copies"),
+    Entry("imagestacker", "baselines.imagestacker:ImageStacker", "copy_detection", "query stacked with a prompt pair chosen by a pattern head (AnyPattern)"),
 ]

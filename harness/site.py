@@ -97,6 +97,16 @@ def metric_columns(frame: pd.DataFrame, main_metric: str) -> list[Column]:
             if k.startswith("metric:") and k != f"metric:{main_metric}" and frame[k].notna().any()]
 
 
+
+def breakdown_metric(main: str, columns: set[str]) -> str:
+    """The breakdown column drawn for a board's main metric: the metric itself, else the longest column the main
+    metric's name starts with (a per-pattern `uap` for `uap_novel`)."""
+    if main in columns:
+        return main
+    stems = [c for c in columns if main.startswith(f"{c}_")]
+    return max(stems, key=len) if stems else main
+
+
 def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (None if missing(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
 
@@ -184,12 +194,13 @@ class SiteBuilder:
             label = name.removeprefix("by_").replace("_", " x ")
             per_method = [(method, record.breakdowns[name]) for method, record in ranked if name in record.breakdowns]
             names = {m for _, record in ranked for m in record.metrics}
-            side_by_side = comparison(f"{metric} by {label}, all methods", per_method, metric, names, higher, number)
+            shown = breakdown_metric(metric, {k for _, rows in per_method for r in rows for k in r})
+            side_by_side = comparison(f"{shown} by {label}, all methods", per_method, shown, names, higher, number)
             if side_by_side:
                 maps.append(side_by_side)
                 continue
             for method, rows in per_method:
-                one = heatmap(f"{method}: {metric} by {label}", rows, metric, names, higher, number)
+                one = heatmap(f"{method}: {shown} by {label}", rows, shown, names, higher, number)
                 if one:
                     maps.append(one)
         return maps

@@ -65,6 +65,16 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def manifest_sha256(folders: list[str | None], suffixes: tuple[str, ...]) -> str:
+    """A manifest hash of big local datasets: every matching file's relative path and size, folder by folder."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        root = Path(str(folder)).expanduser()
+        for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in suffixes):
+            digest.update(f"{path.relative_to(root)}:{path.stat().st_size}\n".encode())
+    return digest.hexdigest()
+
+
 class SampleLog:
     """Append-only JSONL of per-sample outputs and scores, flushed per line so a killed run can resume."""
 

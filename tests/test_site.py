@@ -107,3 +107,11 @@ def test_capability_maps_put_methods_side_by_side_when_one_key_is_fixed():
     assert comparison("map", [("a", two_way)], "near_optimal", names, True, str) is None  # both keys vary
     per_method = heatmap("a", two_way, "near_optimal", names, True, str)
     assert per_method.row_key == "category" and per_method.cols == [24, 96]  # more distinct values run down the rows
+
+
+def test_a_breakdown_may_report_the_main_metrics_stem():
+    from harness.site import breakdown_metric
+
+    assert breakdown_metric("uap_novel", {"pattern", "n", "uap", "recall_at_1"}) == "uap"  # per-pattern μAP for uap_novel
+    assert breakdown_metric("auroc", {"domain", "auroc", "auroc_low"}) == "auroc"  # the metric itself wins
+    assert breakdown_metric("exact_match", {"depth", "n", "partial"}) == "exact_match"  # no stem: nothing to draw

@@ -8,7 +8,6 @@ reference suffix ("EEG FP1-REF", "FP1-LE").
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,13 +88,3 @@ def local_parts(source_dir: str | None, target_dir: str | None, p: Preprocessing
     return {"source_train": Part.from_recordings("source_train", tuab_train(source), p),
             "target_train": Part.from_recordings("target_train", nmt_part(target, labels, "train"), p),
             "target_eval": Part.from_recordings("target_eval", nmt_part(target, labels, "eval"), p)}
-
-
-def folders_sha256(*folders: str | None) -> str:
-    """A manifest hash: every EDF/CSV file's relative path and size (hashing a 60 GB corpus would take hours)."""
-    digest = hashlib.sha256()
-    for folder in folders:
-        root = Path(str(folder)).expanduser()
-        for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in (".edf", ".csv")):
-            digest.update(f"{path.relative_to(root)}:{path.stat().st_size}\n".encode())
-    return digest.hexdigest()

@@ -16,6 +16,7 @@ from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
+from harness.store import manifest_sha256
 from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.eeg.classifier import EEGClassifier, abnormal_probability, train
 from tasks.eeg.data import Part, stratified_subset
@@ -234,9 +235,8 @@ class EEGTransfer(Task):
 
     def dataset_source(self, split: str) -> tuple[str, str | None]:
         if split == LOCAL.name:
-            from tasks.eeg.local_data import folders_sha256
-
-            return f"{self.options.source_dir} -> {self.options.target_dir}", folders_sha256(self.options.source_dir, self.options.target_dir)
+            folders = [self.options.source_dir, self.options.target_dir]
+            return f"{folders[0]} -> {folders[1]}", manifest_sha256(folders, (".edf", ".csv"))
         return super().dataset_source(split)
 
     def protocol(self) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Image copy detection (AnyPattern / ImageStacker): tampered queries, unseen patterns, in-context prompts."""

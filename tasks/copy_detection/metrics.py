@@ -1,0 +1,104 @@
+"""The Image Similarity Challenge (DISC21) metrics, as its reference code computes them.
+
+Micro average precision over the global list of (query, reference, score) predictions, with tied scores ranked
+non-matches first (the worst case, so constant scores gain nothing); recall at precision 0.9 (the highest recall of
+any cut with precision >= 0.9); recall at rank 1 and 10 (a match counts at rank r when r + 1 predictions of its query
+score at least as high). The number of positives is the number of ground-truth pairs, found or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.record import MetricValue
+from harness.stats import BOOTSTRAP_RESAMPLES
+
+NOT_FOUND = 1 << 35
+
+
+def precision_recall(matches: np.ndarray, scores: np.ndarray, num_positives: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precisions, recalls and thresholds along the list sorted by decreasing score, non-matches first among ties."""
+    matches, scores = np.asarray(matches, dtype=bool).ravel(), np.asarray(scores, dtype=float).ravel()
+    order = np.lexsort((~matches, scores))[::-1]
+    hits = np.cumsum(matches[order])
+    return hits / np.arange(1, len(order) + 1), hits / num_positives, scores[order]
+
+
+def average_precision(recalls: np.ndarray, precisions: np.ndarray) -> float:
+    """Sum of precision times the recall step, over the list in order of increasing recall."""
+    return float(((recalls - np.concatenate([[0.0], recalls[:-1]])) * precisions).sum())
+
+
+def recall_at_precision(precisions: np.ndarray, recalls: np.ndarray, required: float = 0.9) -> float | None:
+    """The highest recall among cuts whose precision is at least `required`; None when no cut reaches it."""
+    valid = precisions >= required
+    return float(recalls[valid].max()) if valid.any() else None
+
+
+def rank_of_match(scores: list[float], matches: list[bool]) -> int:
+    """ISC rank of a query's true match among its own predictions (ties count against it); NOT_FOUND when absent."""
+    hit = [i for i, m in enumerate(matches) if m]
+    if not hit:
+        return NOT_FOUND
+    return int((np.asarray(scores) >= scores[hit[0]]).sum()) - 1
+
+
+@dataclass
+class Predictions:
+    """A group of queries' top-k predictions as arrays: scores and matches [queries, k], positives [queries]."""
+
+    scores: np.ndarray
+    matches: np.ndarray
+    positives: np.ndarray
+    ranks: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, float]], k: int) -> "Predictions":
+        scores = np.array([[r.get(f"score_{i}", -np.inf) for i in range(1, k + 1)] for r in rows], dtype=float).reshape(len(rows), k)
+        matches = np.array([[r.get(f"match_{i}", 0.0) for i in range(1, k + 1)] for r in rows], dtype=float).reshape(len(rows), k) > 0
+        return cls(scores, matches, np.array([r["positive"] for r in rows], dtype=float),
+                   np.array([r["rank"] if r["rank"] >= 0 else NOT_FOUND for r in rows], dtype=float))
+
+    def micro_ap(self) -> float:
+        p, r, _ = precision_recall(self.matches, self.scores, int(self.positives.sum()))
+        return average_precision(r, p)
+
+    def recall_p90(self) -> float:
+        p, r, _ = precision_recall(self.matches, self.scores, int(self.positives.sum()))
+        return recall_at_precision(p, r, 0.9) or 0.0
+
+    def recall_at_rank(self, rank: int) -> float:
+        found = self.ranks[self.positives > 0]
+        return float((found < rank).sum() / len(found))
+
+    def bootstrap(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """μAP and recall at P90 of `BOOTSTRAP_RESAMPLES` resamples of the queries (each with all its predictions)."""
+        n, k = self.scores.shape
+        idx = np.random.default_rng(seed).integers(0, n, (BOOTSTRAP_RESAMPLES, n))
+        scores, matches = self.scores[idx].reshape(len(idx), n * k), self.matches[idx].reshape(len(idx), n * k)
+        positives = self.positives[idx].sum(1, keepdims=True)
+        order = np.lexsort((~matches, scores), axis=-1)[:, ::-1]
+        hits = np.take_along_axis(matches, order, -1)
+        cumulative = np.cumsum(hits, -1)
+        precision = cumulative / np.arange(1, n * k + 1)
+        keep = positives[:, 0] > 0
+        recall = cumulative[keep] / positives[keep]
+        ap = (hits[keep] * precision[keep]).sum(-1) / positives[keep, 0]
+        p90 = np.where(precision[keep] >= 0.9, recall, 0.0).max(-1)
+        return ap, p90
+
+
+def _interval(value: float, draws: np.ndarray, n: int) -> MetricValue:
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return MetricValue(value=value, stderr=float(np.std(draws, ddof=1)), ci95=(float(low), float(high)), n=n, higher_is_better=True)
+
+
+def global_metrics(group: Predictions, seed: int) -> dict[str, MetricValue]:
+    """μAP and recall at P90 with bootstrap intervals over queries; empty without positives."""
+    if group.positives.sum() == 0:
+        return {}
+    ap, p90 = group.bootstrap(seed)
+    n = len(group.positives)
+    return {"uap": _interval(group.micro_ap(), ap, n), "recall_p90": _interval(group.recall_p90(), p90, n)}

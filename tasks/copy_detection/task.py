@@ -1,0 +1,207 @@
+"""Image copy detection with unseen tamper patterns and in-context prompts (AnyPattern), scored as DISC21 is."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from harness.errors import HarnessError
+from harness.meter import Meter
+from harness.record import MetricValue, Throughput
+from harness.runtime import Runtime
+from harness.store import manifest_sha256
+from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from tasks.copy_detection.data import CopyData, TrainingSet, check_novel, offline_data
+from tasks.copy_detection.descriptor import CopyDescriptor
+from tasks.copy_detection.images import make_image
+from tasks.copy_detection.metrics import Predictions, global_metrics, rank_of_match
+from tasks.copy_detection.patterns import BASE, NOVEL
+
+DESCRIBE_BATCH = 256
+TIMED_IMAGES = 8
+GROUPS = {"": None, "_base": "base", "_novel": "novel"}
+OFFLINE = SplitSpec(name="offline", source="generated: crops of scikit-image / scikit-learn sample photos and procedural scenes, seeded",
+                    description="references; queries tampered with base or held-out novel patterns, and distractors; a prompt pool")
+LOCAL = SplitSpec(name="local", source="the AnyPattern test folders and a DISC21 ground-truth CSV (--task-arg data_dir=...)",
+                  description="references, novel-pattern queries and the support (prompt) pairs; training stays offline")
+
+
+class CopyDetectionOptions(BaseModel):
+    """Task options for copy_detection (set with --task-arg KEY=VALUE)."""
+
+    model_config = ConfigDict(extra="forbid")
+    references: int = Field(2000, ge=10, description="offline: reference images")
+    base_queries: int = Field(300, ge=0, description="offline: copies of references tampered with one base pattern")
+    novel_queries: int = Field(300, ge=0, description="offline: copies tampered with one novel (held-out) pattern")
+    distractor_queries: int = Field(600, ge=0, description="offline: tampered images that match no reference (half base, half novel)")
+    prompts_per_pattern: int = Field(5, ge=0, description="offline: example pairs per pattern in the prompt pool")
+    train_images: int = Field(1000, ge=8, description="training originals (disjoint from references, queries and prompts)")
+    image_size: int = Field(96, ge=32, description="side of every image in pixels")
+    novel_patterns: list[str] = Field(list(NOVEL), description="offline: the held-out patterns used for novel queries")
+    k: int = Field(10, ge=1, le=100, description="predictions kept per query (kNN over the references)")
+    data_dir: str | None = Field(None, description="split 'local': the AnyPattern folder")
+    reference_folder: str = "reference_images"
+    query_folder: str = "query_k1_10_v2_test"
+    support_folder: str = "query_k1_10_v2_support_select10"
+    support_original_folder: str = "query_k1_10_v2_support_ori_select10"
+    ground_truth: str = Field("ground_truth.csv", description="split 'local': CSV query_id,reference_id inside data_dir")
+
+    @field_validator("novel_patterns")
+    @classmethod
+    def _novel(cls, value: list[str]) -> list[str]:
+        return check_novel(value)
+
+
+def _metric_specs() -> tuple[MetricSpec, ...]:
+    specs = []
+    for suffix, group in GROUPS.items():
+        on = f"{group} queries (and {group} distractors)" if group else "all queries"
+        specs += [MetricSpec(name=f"uap{suffix}", higher_is_better=True, description=f"micro average precision, {on}"),
+                  MetricSpec(name=f"recall_p90{suffix}", higher_is_better=True, description=f"recall at precision 0.9, {on}"),
+                  MetricSpec(name=f"recall_at_1{suffix}", higher_is_better=True, description=f"share of true pairs ranked first, {on}"),
+                  MetricSpec(name=f"recall_at_10{suffix}", higher_is_better=True, description=f"share of true pairs in the top 10, {on}")]
+    return tuple(specs)
+
+
+class CopyDetection(Task):
+    """Which reference is this tampered query a copy of, when its tamper pattern was never seen in training?"""
+
+    Options = CopyDetectionOptions
+    spec = TaskSpec(
+        name="copy_detection", family="copy_detection", version="1", paper="https://arxiv.org/abs/2404.13788",
+        description="Match tampered queries to references among distractors, where novel test patterns were never seen "
+                    "in training and a pool of example pairs may prompt the method; DISC21 μAP, recall at P90 and at "
+                    "rank 1/10, base and novel patterns apart.",
+        splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="uap_novel", requires="copy_descriptor",
+    )
+
+    def __init__(self, options: dict[str, Any] | None = None):
+        super().__init__(options)
+        self._data: dict[tuple[str, int], CopyData] = {}
+
+    def data(self, split: str, seed: int) -> CopyData:
+        key = (split, seed)
+        if key not in self._data:
+            self.spec.split(split)
+            o = self.options
+            if split == LOCAL.name:
+                from tasks.copy_detection.local_data import local_data
+
+                if not o.data_dir:
+                    raise HarnessError("split 'local' needs --task-arg data_dir=<AnyPattern folder>")
+                training = TrainingSet([make_image(seed, "train", i, o.image_size) for i in range(o.train_images)])
+                self._data[key] = local_data(o.data_dir, o.reference_folder, o.query_folder, o.support_folder,
+                                             o.support_original_folder, o.ground_truth, o.image_size, training)
+            else:
+                self._data[key] = offline_data(seed, o.references, o.base_queries, o.novel_queries, o.distractor_queries,
+                                               o.prompts_per_pattern, o.train_images, o.image_size, o.novel_patterns)
+        return self._data[key]
+
+    def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
+        found = [Sample(id=q.id, inputs={"image": q.image}, target=q.reference,
+                        meta={"kind": q.kind, "pattern": "+".join(q.patterns), "distractor": q.reference is None})
+                 for q in self.data(split, seed).queries]
+        return found[:limit] if limit else found
+
+    def check(self, method: CopyDescriptor, runtime: Runtime, samples: list[Sample]) -> None:
+        if not any(s.target for s in samples):
+            raise HarnessError("the chosen queries hold no copy of a reference (only distractors): raise --limit")
+
+    def prepare(self, method: CopyDescriptor, runtime: Runtime, split: str, seed: int) -> None:
+        """Train the method on base patterns, then describe every reference once."""
+        data = self.data(split, seed)
+        start = time.perf_counter()
+        method.fit(data.training, seed, runtime.device)
+        self._fit_seconds = time.perf_counter() - start
+        images = list(data.references.values())
+        start = time.perf_counter()
+        described = [method.describe(images[i:i + DESCRIBE_BATCH]) for i in range(0, len(images), DESCRIBE_BATCH)]
+        self._describe_seconds = time.perf_counter() - start
+        self._refs = np.concatenate(described).astype(np.float32)
+        if self._refs.shape[0] != len(images) or not np.isfinite(self._refs).all():
+            raise HarnessError(f"method {method.name} returned {self._refs.shape[0]} descriptors (or non-finite values) for {len(images)} references")
+        self._ref_ids = list(data.references)
+        self._split = split
+
+    def predict(self, sample: Sample, method: CopyDescriptor, runtime: Runtime) -> dict[str, Any]:
+        pool = self.data(self._split, runtime.seed).prompts
+        described, prompts = method.describe_queries([sample.inputs["image"]], pool)
+        scores = self._refs @ described[0].astype(np.float32)
+        top = np.argsort(-scores, kind="stable")[: self.options.k]
+        return {"predictions": [[self._ref_ids[i], float(scores[i])] for i in top], "prompt": prompts[0]}
+
+    def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
+        predictions = output["predictions"]
+        matches = [ref == sample.target for ref, _ in predictions]
+        rank = rank_of_match([s for _, s in predictions], matches) if sample.target else -1
+        row = {"positive": float(sample.target is not None), "rank": float(rank if 0 <= rank < len(predictions) else -1)}
+        for i, ((_, s), m) in enumerate(zip(predictions, matches), start=1):
+            row[f"score_{i}"], row[f"match_{i}"] = float(s), float(m)
+        return row
+
+    def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
+        """μAP and recall at P90 over each group's global prediction list; recall at rank 1/10 over its true pairs."""
+        result: dict[str, MetricValue] = {}
+        for suffix, kind in GROUPS.items():
+            group = [r for r, m in zip(rows, metas) if kind is None or m.get("kind") == kind]
+            if not any(r["positive"] for r in group):
+                continue
+            predictions = Predictions.from_rows(group, self.options.k)
+            for name, value in global_metrics(predictions, seed).items():
+                result[f"{name}{suffix}"] = value
+            found = predictions.ranks[predictions.positives > 0]
+            for rank in (1, 10):
+                result[f"recall_at_{rank}{suffix}"] = metric_value((found < rank).astype(float).tolist(), True, seed)
+        return result
+
+    def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
+        """μAP and recall at rank 1 per tamper pattern (its copies and its distractors)."""
+        cells: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for sample, row in zip(samples, rows):
+            cells.setdefault((sample.meta["kind"], sample.meta["pattern"]), []).append(row)
+        table = []
+        for (kind, pattern), group in sorted(cells.items()):
+            predictions = Predictions.from_rows(group, self.options.k)
+            if predictions.positives.sum() == 0:
+                continue
+            table.append({"pattern": f"{kind}: {pattern}", "n": len(group), "uap": predictions.micro_ap(),
+                          "recall_at_1": predictions.recall_at_rank(1)})
+        return {"by_pattern": table}
+
+    def measure(self, method: CopyDescriptor, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
+        """Descriptor time per image (batch of one): references, and queries with their prompt choice; training time once."""
+        data = self.data(self._split, runtime.seed)
+        references = [[im] for im in list(data.references.values())[:TIMED_IMAGES]]
+        queries = [[s.inputs["image"]] for s in samples[:TIMED_IMAGES]]
+        reference_times = meter.time_each(method.describe, references)
+        query_times = meter.time_each(lambda images: method.describe_queries(images, data.prompts), queries)
+        latency = {"describe_reference": meter.latency(reference_times), "describe_query": meter.latency(query_times),
+                   "fit": meter.latency([self._fit_seconds], warmups=0)}
+        return Measured(latency=latency,
+                        throughput=Throughput(unit="references_per_s", value=len(self._ref_ids) / self._describe_seconds),
+                        parameter_bytes=4 * method.parameter_count() or None)
+
+    def dataset_source(self, split: str) -> tuple[str, str | None]:
+        if split == LOCAL.name:
+            return str(self.options.data_dir), manifest_sha256([self.options.data_dir], (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".csv"))
+        return super().dataset_source(split)
+
+    def protocol(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "patterns": f"training sees only the {len(BASE)} base patterns; novel queries use "
+                        f"{', '.join(o.novel_patterns)}, never seen in training",
+            "queries": "each copy is a reference tampered with one pattern; distractors are tampered images of "
+                       "non-reference images (half base, half novel); query ids are shuffled",
+            "prompts": f"a pool of {o.prompts_per_pattern} (original, tampered) pairs per pattern, base and novel, from "
+                       "images used nowhere else; in-context methods pick a prompt per query themselves",
+            "matching": f"inner product of descriptors, exact kNN over all references, top {o.k} per query kept as predictions",
+            "metrics": "DISC21 reference code: μAP over the global prediction list (ties ranked non-matches first); recall "
+                       "at P90 (0 when no cut reaches P90); recall at rank 1/10 over true pairs; base and novel groups each "
+                       "with their own distractors",
+            "intervals": "μAP and recall at P90: 1000 bootstrap resamples of the queries; recall at rank: of the true pairs",
+            "latency": "describe_* = one image per call; fit = the method's training, once",
+        }
