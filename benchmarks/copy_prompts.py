@@ -70,7 +70,7 @@ def main() -> None:
         own = np.mean([pattern_of.get(p) == q.patterns[0] for p, q in zip(prompts, data.queries)])
         table.add_row(choice, *(f"{metrics[m].value:.3f}" for m in ("uap_base", "uap_novel", "recall_at_1_base", "recall_at_1_novel")),
                       f"{own:.0%}")
-    Console().print(table)
+    Console(width=140).print(table)
     print(f"fitted: {method.fitted_state()}")
 
 
