@@ -19,7 +19,7 @@ from rich.table import Table
 
 from baselines.imagestacker import ImageStacker
 from tasks.copy_detection.data import PromptPair, Query
-from tasks.copy_detection.task import CopyDetection
+from tasks.copy_detection.task import CopyDetection, top_predictions
 
 CHOICES = ("pattern_head", "random", "oracle", "self")
 
@@ -61,11 +61,8 @@ def main() -> None:
     pattern_of = {p.id: p.pattern for p in data.prompts}
     for choice in CHOICES:
         described, prompts = describe(method, data.queries, data.prompts, choice, args.seed)
-        scores = described @ refs.T
-        rows = []
-        for sample, row_scores in zip(samples, scores):
-            top = np.argsort(-row_scores, kind="stable")[: task.options.k]
-            rows.append(task.score(sample, {"predictions": [[ref_ids[i], float(row_scores[i])] for i in top]}))
+        rows = [task.score(sample, {"predictions": top_predictions(row_scores, ref_ids, task.options.k)})
+                for sample, row_scores in zip(samples, described @ refs.T)]
         metrics = task.aggregate(rows, [s.meta for s in samples])
         own = np.mean([pattern_of.get(p) == q.patterns[0] for p, q in zip(prompts, data.queries)])
         table.add_row(choice, *(f"{metrics[m].value:.3f}" for m in ("uap_base", "uap_novel", "recall_at_1_base", "recall_at_1_novel")),

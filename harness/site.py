@@ -97,7 +97,6 @@ def metric_columns(frame: pd.DataFrame, main_metric: str) -> list[Column]:
             if k.startswith("metric:") and k != f"metric:{main_metric}" and frame[k].notna().any()]
 
 
-
 def breakdown_metric(main: str, columns: set[str]) -> str:
     """The breakdown column drawn for a board's main metric: the metric itself, else the longest column the main
     metric's name starts with (a per-pattern `uap` for `uap_novel`)."""

@@ -55,19 +55,19 @@ class TrainingSet:
             return "+".join(str(p) for p in rng.choice(self.patterns, size=2, replace=False))
         return self.patterns[int(rng.integers(len(self.patterns)))]
 
-    def pair(self, rng: np.random.Generator, pattern: str) -> TrainingPair:
-        """A random original tampered with `pattern` ("a+b" applies a, then b)."""
-        original = self.images[int(rng.integers(len(self.images)))]
+    @staticmethod
+    def tamper(original: Image.Image, pattern: str, rng: np.random.Generator) -> TrainingPair:
+        """`original` tampered with `pattern` ("a+b" applies a, then b)."""
         return TrainingPair(original, apply(pattern.split("+"), original, rng), pattern)
+
+    def pair(self, rng: np.random.Generator, pattern: str) -> TrainingPair:
+        """A random original tampered with `pattern`."""
+        return self.tamper(self.images[int(rng.integers(len(self.images)))], pattern, rng)
 
     def batch(self, rng: np.random.Generator, n: int, composed_share: float = 0.0) -> list[TrainingPair]:
         """`n` pairs from distinct originals (so no other pair in the batch is a hidden positive)."""
         chosen = rng.choice(len(self.images), size=min(n, len(self.images)), replace=False)
-        pairs = []
-        for i in chosen:
-            pattern = self.draw_pattern(rng, composed_share)
-            pairs.append(TrainingPair(self.images[int(i)], apply(pattern.split("+"), self.images[int(i)], rng), pattern))
-        return pairs
+        return [self.tamper(self.images[int(i)], self.draw_pattern(rng, composed_share), rng) for i in chosen]
 
 
 @dataclass
@@ -114,8 +114,12 @@ def offline_data(seed: int, references: int, base_queries: int, novel_queries: i
             original = make_image(seed, "prompts", index, size)
             tampered = apply([pattern], original, np.random.default_rng([seed, 31, index]))
             prompts.append(PromptPair(id=f"P{index:05d}", original=original, tampered=tampered, pattern=pattern))
-    training = TrainingSet([make_image(seed, "train", i, size) for i in range(train_images)])
-    return CopyData(references=refs, queries=queries, prompts=prompts, training=training)
+    return CopyData(references=refs, queries=queries, prompts=prompts, training=training_set(seed, train_images, size))
+
+
+def training_set(seed: int, count: int, size: int) -> TrainingSet:
+    """The training originals (offline for every split): images of their own role, never tested on."""
+    return TrainingSet([make_image(seed, "train", i, size) for i in range(count)])
 
 
 def check_novel(names: list[str]) -> list[str]:

@@ -61,17 +61,18 @@ class Predictions:
         return cls(scores, matches, np.array([r["positive"] for r in rows], dtype=float),
                    np.array([r["rank"] if r["rank"] >= 0 else NOT_FOUND for r in rows], dtype=float))
 
-    def micro_ap(self) -> float:
+    def curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """Precisions and recalls along the group's global prediction list."""
         p, r, _ = precision_recall(self.matches, self.scores, int(self.positives.sum()))
+        return p, r
+
+    def micro_ap(self) -> float:
+        p, r = self.curve()
         return average_precision(r, p)
 
-    def recall_p90(self) -> float:
-        p, r, _ = precision_recall(self.matches, self.scores, int(self.positives.sum()))
-        return recall_at_precision(p, r, 0.9) or 0.0
-
-    def recall_at_rank(self, rank: int) -> float:
-        found = self.ranks[self.positives > 0]
-        return float((found < rank).sum() / len(found))
+    def hits_at(self, rank: int) -> np.ndarray:
+        """1.0 for each true pair found within the top `rank`, else 0.0."""
+        return (self.ranks[self.positives > 0] < rank).astype(float)
 
     def bootstrap(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """μAP and recall at P90 of `BOOTSTRAP_RESAMPLES` resamples of the queries (each with all its predictions)."""
@@ -101,4 +102,6 @@ def global_metrics(group: Predictions, seed: int) -> dict[str, MetricValue]:
         return {}
     ap, p90 = group.bootstrap(seed)
     n = len(group.positives)
-    return {"uap": _interval(group.micro_ap(), ap, n), "recall_p90": _interval(group.recall_p90(), p90, n)}
+    p, r = group.curve()
+    return {"uap": _interval(average_precision(r, p), ap, n),
+            "recall_p90": _interval(recall_at_precision(p, r, 0.9) or 0.0, p90, n)}

@@ -14,9 +14,8 @@ from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
 from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
-from tasks.copy_detection.data import CopyData, TrainingSet, check_novel, offline_data
+from tasks.copy_detection.data import CopyData, check_novel, offline_data, training_set
 from tasks.copy_detection.descriptor import CopyDescriptor
-from tasks.copy_detection.images import make_image
 from tasks.copy_detection.metrics import Predictions, global_metrics, rank_of_match
 from tasks.copy_detection.patterns import BASE, NOVEL
 
@@ -53,6 +52,11 @@ class CopyDetectionOptions(BaseModel):
     @classmethod
     def _novel(cls, value: list[str]) -> list[str]:
         return check_novel(value)
+
+
+def top_predictions(scores: np.ndarray, ref_ids: list[str], k: int) -> list[list[Any]]:
+    """The k best-scoring references of one query as [reference id, score] (exact kNN, stable order among ties)."""
+    return [[ref_ids[i], float(scores[i])] for i in np.argsort(-scores, kind="stable")[:k]]
 
 
 def _metric_specs() -> tuple[MetricSpec, ...]:
@@ -92,7 +96,7 @@ class CopyDetection(Task):
 
                 if not o.data_dir:
                     raise HarnessError("split 'local' needs --task-arg data_dir=<AnyPattern folder>")
-                training = TrainingSet([make_image(seed, "train", i, o.image_size) for i in range(o.train_images)])
+                training = training_set(seed, o.train_images, o.image_size)
                 self._data[key] = local_data(o.data_dir, o.reference_folder, o.query_folder, o.support_folder,
                                              o.support_original_folder, o.ground_truth, o.image_size, training)
             else:
@@ -129,9 +133,8 @@ class CopyDetection(Task):
     def predict(self, sample: Sample, method: CopyDescriptor, runtime: Runtime) -> dict[str, Any]:
         pool = self.data(self._split, runtime.seed).prompts
         described, prompts = method.describe_queries([sample.inputs["image"]], pool)
-        scores = self._refs @ described[0].astype(np.float32)
-        top = np.argsort(-scores, kind="stable")[: self.options.k]
-        return {"predictions": [[self._ref_ids[i], float(scores[i])] for i in top], "prompt": prompts[0]}
+        return {"predictions": top_predictions(self._refs @ described[0].astype(np.float32), self._ref_ids, self.options.k),
+                "prompt": prompts[0]}
 
     def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
         predictions = output["predictions"]
@@ -152,9 +155,8 @@ class CopyDetection(Task):
             predictions = Predictions.from_rows(group, self.options.k)
             for name, value in global_metrics(predictions, seed).items():
                 result[f"{name}{suffix}"] = value
-            found = predictions.ranks[predictions.positives > 0]
             for rank in (1, 10):
-                result[f"recall_at_{rank}{suffix}"] = metric_value((found < rank).astype(float).tolist(), True, seed)
+                result[f"recall_at_{rank}{suffix}"] = metric_value(predictions.hits_at(rank).tolist(), True, seed)
         return result
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
@@ -168,7 +170,7 @@ class CopyDetection(Task):
             if predictions.positives.sum() == 0:
                 continue
             table.append({"pattern": f"{kind}: {pattern}", "n": len(group), "uap": predictions.micro_ap(),
-                          "recall_at_1": predictions.recall_at_rank(1)})
+                          "recall_at_1": float(predictions.hits_at(1).mean())})
         return {"by_pattern": table}
 
     def measure(self, method: CopyDescriptor, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
