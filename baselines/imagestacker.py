@@ -57,18 +57,20 @@ class ImageStacker(CopyDescriptor):
             examples = [training.pair(rng, x.pattern) for x in pairs]
             queries = torch.cat([to_tensor([x.tampered for x in pairs], size), to_tensor([e.tampered for e in examples], size),
                                  to_tensor([e.original for e in examples], size)], dim=1).to(device)
-            return info_nce(self.stacker(queries), self.stacker(self._references([x.original for x in pairs])), p.temperature)
+            references = self._as_references([x.original for x in pairs]).to(device)
+            return info_nce(self.stacker(queries), self.stacker(references), p.temperature)
 
         self.losses = train_steps(self.stacker, p.steps, p.lr, stacked_loss, seed + 1)
         self._pool_key: tuple[str, ...] = ()
+        self._random_prompts = np.random.default_rng(seed)
 
-    def _references(self, images: list[Image.Image]) -> torch.Tensor:
+    def _as_references(self, images: list[Image.Image]) -> torch.Tensor:
+        """References enter the stacker as [r, r, r] (CPU tensor)."""
         x = to_tensor(images, self.params.image_size)
-        return torch.cat([x, x, x], dim=1).to(self.device)
+        return torch.cat([x, x, x], dim=1)
 
     def describe(self, images: list[Image.Image]) -> np.ndarray:
-        x = to_tensor(images, self.params.image_size)
-        return run_batches(self.stacker, torch.cat([x, x, x], dim=1), self.device)
+        return run_batches(self.stacker, self._as_references(images), self.device)
 
     def _pool_embeddings(self, pool: list[PromptPair]) -> np.ndarray:
         key = tuple(pair.id for pair in pool)
@@ -82,9 +84,8 @@ class ImageStacker(CopyDescriptor):
         choice = self.params.prompt_choice
         if choice == "self" or not pool:
             return [None] * len(images)
-        if choice == "random":
-            rng = np.random.default_rng(len(images))
-            return [pool[int(rng.integers(len(pool)))] for _ in images]
+        if choice == "random":  # one generator for the whole run, so one-query calls do not all draw the same pair
+            return [pool[int(self._random_prompts.integers(len(pool)))] for _ in images]
         queries = run_batches(self.pattern_head, to_tensor(images, self.params.image_size), self.device)
         return [pool[int(i)] for i in (queries @ self._pool_embeddings(pool).T).argmax(1)]
 

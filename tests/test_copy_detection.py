@@ -155,6 +155,21 @@ def test_imagestacker_runs_end_to_end_with_prompts_from_the_pool(tmp_path):
     assert harness_cli("validate", str(out)).returncode == 0
 
 
+def test_imagestacker_random_prompts_vary_across_one_query_calls():
+    import torch
+
+    from baselines.imagestacker import ImageStacker
+    from tasks.copy_detection.data import PromptPair
+
+    training = TrainingSet([make_image(0, "train", i, 32) for i in range(8)], ("blur", "noise"))
+    method = ImageStacker({"steps": 1, "pattern_steps": 1, "batch_size": 4, "width": 8, "dim": 16, "image_size": 32,
+                           "prompt_choice": "random"})
+    method.fit(training, 0, torch.device("cpu"))
+    pool = [PromptPair(id=f"P{i}", original=im, tampered=im, pattern=None) for i, im in enumerate(training.images)]
+    chosen = {method.choose([training.images[0]], pool)[0].id for _ in range(20)}
+    assert len(chosen) > 1  # the runner describes one query per call
+
+
 def write_anypattern(root: Path, size: int = 40) -> None:
     """A small folder in the AnyPattern release layout: 12 references, 6 copies + 2 distractors, 3 prompt pairs."""
     for folder in ("reference_images", "query_k1_10_v2_test", "query_k1_10_v2_support_select10", "query_k1_10_v2_support_ori_select10"):
