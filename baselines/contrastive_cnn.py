@@ -8,7 +8,8 @@ from PIL import Image
 
 from tasks.copy_detection.data import TrainingSet
 from tasks.copy_detection.descriptor import CopyDescriptor, to_tensor
-from tasks.copy_detection.encoder import Encoder, EncoderParams, info_nce, run_batches, train_steps
+from tasks.copy_detection.encoder import WEIGHT_DECAY, Encoder, EncoderParams, info_nce, run_batches
+from tasks.training import train_steps
 
 
 class ContrastiveCNN(CopyDescriptor):
@@ -25,13 +26,15 @@ class ContrastiveCNN(CopyDescriptor):
         self.device = device
         self.encoder = Encoder(3, p.width, p.dim).to(device)
 
-        def loss(rng: np.random.Generator) -> torch.Tensor:
+        rng = np.random.default_rng(seed)
+
+        def loss() -> torch.Tensor:
             pairs = training.batch(rng, p.batch_size)
             originals = to_tensor([x.original for x in pairs], p.image_size).to(device)
             copies = to_tensor([x.tampered for x in pairs], p.image_size).to(device)
             return info_nce(self.encoder(originals), self.encoder(copies), p.temperature)
 
-        self.losses = train_steps(self.encoder, p.steps, p.lr, loss, seed)
+        self.losses = train_steps(self.encoder, p.steps, p.lr, WEIGHT_DECAY, loss)
 
     def describe(self, images: list[Image.Image]) -> np.ndarray:
         return run_batches(self.encoder, to_tensor(images, self.params.image_size), self.device)

@@ -9,7 +9,8 @@ from PIL import Image
 
 from tasks.copy_detection.data import PromptPair, TrainingSet
 from tasks.copy_detection.descriptor import CopyDescriptor, to_tensor
-from tasks.copy_detection.encoder import Encoder, EncoderParams, info_nce, run_batches, train_steps
+from tasks.copy_detection.encoder import WEIGHT_DECAY, Encoder, EncoderParams, info_nce, run_batches
+from tasks.training import train_steps
 
 
 class ImageStackerParams(EncoderParams):
@@ -40,8 +41,9 @@ class ImageStacker(CopyDescriptor):
         self.pattern_head = Encoder(3, p.width, p.dim).to(device)
         classes = torch.nn.Parameter(torch.randn(len(training.patterns), p.dim, device=device) * 0.01)
         index = {name: i for i, name in enumerate(training.patterns)}
+        rng = np.random.default_rng(seed)
 
-        def pattern_loss(rng: np.random.Generator) -> torch.Tensor:
+        def pattern_loss() -> torch.Tensor:
             pairs = training.batch(rng, p.batch_size)
             embedded = self.pattern_head(to_tensor([x.tampered for x in pairs], size).to(device))
             logits = p.pattern_scale * embedded @ torch.nn.functional.normalize(classes, dim=-1).T
@@ -49,18 +51,19 @@ class ImageStacker(CopyDescriptor):
             return torch.nn.functional.cross_entropy(logits, labels)
 
         self.pattern_head.register_parameter("classes", classes)
-        self.pattern_losses = train_steps(self.pattern_head, p.pattern_steps, p.lr, pattern_loss, seed)
+        self.pattern_losses = train_steps(self.pattern_head, p.pattern_steps, p.lr, WEIGHT_DECAY, pattern_loss)
         self.stacker = Encoder(9, p.width, p.dim).to(device)
+        stacker_rng = np.random.default_rng(seed + 1)
 
-        def stacked_loss(rng: np.random.Generator) -> torch.Tensor:
-            pairs = training.batch(rng, p.batch_size, p.composed_share)
-            examples = [training.pair(rng, x.pattern) for x in pairs]
+        def stacked_loss() -> torch.Tensor:
+            pairs = training.batch(stacker_rng, p.batch_size, p.composed_share)
+            examples = [training.pair(stacker_rng, x.pattern) for x in pairs]
             queries = torch.cat([to_tensor([x.tampered for x in pairs], size), to_tensor([e.tampered for e in examples], size),
                                  to_tensor([e.original for e in examples], size)], dim=1).to(device)
             references = self._as_references([x.original for x in pairs]).to(device)
             return info_nce(self.stacker(queries), self.stacker(references), p.temperature)
 
-        self.losses = train_steps(self.stacker, p.steps, p.lr, stacked_loss, seed + 1)
+        self.losses = train_steps(self.stacker, p.steps, p.lr, WEIGHT_DECAY, stacked_loss)
         self._pool_key: tuple[str, ...] = ()
         self._random_prompts = np.random.default_rng(seed)
 

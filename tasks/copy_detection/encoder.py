@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 EMBED_BATCH = 256
+WEIGHT_DECAY = 1e-4
 
 
 class EncoderParams(BaseModel):
@@ -64,25 +65,6 @@ def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tens
     logits = a @ b.T / temperature
     target = torch.arange(len(a), device=a.device)
     return (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target)) / 2
-
-
-def train_steps(module: nn.Module, steps: int, lr: float, loss_of_step: Callable[[np.random.Generator], torch.Tensor],
-                seed: int) -> list[float]:
-    """AdamW with cosine decay for `steps` steps; `loss_of_step` draws its own batch. Returns the losses."""
-    rng = np.random.default_rng(seed)
-    optimiser = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
-    losses = []
-    module.train()
-    for _ in range(steps):
-        optimiser.zero_grad()
-        loss = loss_of_step(rng)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        losses.append(loss.item())
-    module.eval()
-    return losses
 
 
 @torch.no_grad()

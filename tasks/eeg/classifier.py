@@ -9,6 +9,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.method import Method
+from tasks.training import train_steps
 
 PREDICT_BATCH = 256
 
@@ -39,22 +40,19 @@ class EEGClassifier(Method):
 def train(module: torch.nn.Module, windows: np.ndarray, labels: np.ndarray, steps: int, recipe: RecipeParams,
           seed: int, device: torch.device) -> torch.nn.Module:
     """Train in place for `steps` AdamW steps with a cosine schedule; batches are drawn with a seeded generator."""
-    module.to(device).train()
-    optimiser = torch.optim.AdamW(module.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
+    module.to(device)
     counts = np.bincount(labels, minlength=2).astype(float)
     class_weights = torch.tensor(counts.sum() / (2 * np.maximum(counts, 1)), dtype=torch.float32, device=device)
     x = torch.as_tensor(windows, device=device)
     y = torch.as_tensor(labels, dtype=torch.long, device=device)
     generator = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
+
+    def loss() -> torch.Tensor:
         idx = torch.randint(len(x), (min(recipe.batch_size, len(x)),), generator=generator).to(device)
-        optimiser.zero_grad()
-        loss = torch.nn.functional.cross_entropy(module(x[idx]), y[idx], weight=class_weights)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-    return module.eval()
+        return torch.nn.functional.cross_entropy(module(x[idx]), y[idx], weight=class_weights)
+
+    train_steps(module, steps, recipe.lr, recipe.weight_decay, loss)
+    return module
 
 
 @torch.no_grad()
