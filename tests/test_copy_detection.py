@@ -12,7 +12,7 @@ from PIL import Image
 
 from harness.task import Sample
 from tasks.copy_detection.data import TrainingSet, offline_data
-from tasks.copy_detection.images import make_image
+from tasks.imagery import make_image
 from tasks.copy_detection.metrics import NOT_FOUND, Predictions, average_precision, precision_recall, rank_of_match, recall_at_precision
 from tasks.copy_detection.patterns import ALL, BASE, NOVEL, apply
 from tasks.copy_detection.task import CopyDetection

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from tasks.copy_detection.images import make_image
+from tasks.imagery import make_image
 from tasks.copy_detection.patterns import BASE, NOVEL, apply
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
-from tasks.copy_detection.images import draw_shapes, texture
+from tasks.imagery import draw_shapes, texture
 
 try:
     import cv2

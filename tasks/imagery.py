@@ -1,4 +1,5 @@
-"""Offline source images: crops of the photos that ship in scikit-image and scikit-learn, and procedural scenes."""
+"""Offline source images for the image families: crops of the photos that ship in scikit-image and scikit-learn,
+and procedural scenes (gradients, textures, shapes)."""
 
 from __future__ import annotations
 
