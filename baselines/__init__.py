@@ -28,4 +28,7 @@ BUILTINS = [
     Entry("tiny_image", "baselines.tiny_image:TinyImage", "copy_detection", "raw 16 x 16 thumbnail, centred and normalised"),
     Entry("contrastive_cnn", "baselines.contrastive_cnn:ContrastiveCNN", "copy_detection", "small CNN + GeM trained with InfoNCE on base-pattern copies"),
     Entry("imagestacker", "baselines.imagestacker:ImageStacker", "copy_detection", "query stacked with a prompt pair chosen by a pattern head (AnyPattern)"),
+    Entry("identity", "baselines.identity_eraser:IdentityEraser", "text_removal", "returns the input unchanged (the floor)"),
+    Entry("telea", "baselines.telea:Telea", "text_removal", "OpenCV Telea inpainting inside the box mask"),
+    Entry("navier_stokes", "baselines.navier_stokes:NavierStokes", "text_removal", "OpenCV Navier-Stokes inpainting inside the box mask"),
 ]

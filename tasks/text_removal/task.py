@@ -1,0 +1,159 @@
+"""Scene-text removal (DeepEraser): erase rendered words, with the word boxes given or with no mask at all."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from harness.meter import Meter
+from harness.record import MetricValue, Throughput
+from harness.runtime import Runtime
+from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from tasks.text_removal.data import offline_images
+from tasks.text_removal.eraser import TextEraser, composite
+from tasks.text_removal.metrics import script_metrics, standard_metrics
+from tasks.text_removal.render import TextImage
+
+SETTINGS = {"box_mask": "box", "no_mask": "nomask"}
+SCRIPT = ("psnr", "mssim", "mse", "age", "peps", "pceps")
+STANDARD = ("psnr_skimage", "ssim_skimage")
+HIGHER = {"psnr": True, "mssim": True, "mse": False, "age": False, "peps": False, "pceps": False, "psnr_skimage": True,
+          "ssim_skimage": True}
+TIMED_IMAGES = 8
+OFFLINE = SplitSpec(name="offline", source="generated: 1-3 words in DejaVu / Pillow fonts on packaged photos and procedural scenes, seeded",
+                    description="ground truth: the clean image, the stroke mask and the word-box mask")
+
+
+class TextRemovalOptions(BaseModel):
+    """Task options for text_removal (set with --task-arg KEY=VALUE)."""
+
+    model_config = ConfigDict(extra="forbid")
+    test_images: int = Field(300, ge=2, description="offline: test images")
+    train_images: int = Field(600, ge=2, description="offline: training images for learned methods (other clean images)")
+    image_size: int = Field(128, ge=32, description="side in pixels")
+    max_words: int = Field(3, ge=1, description="words per image: 1 to max_words")
+    settings: list[str] = Field(list(SETTINGS), description="box_mask: the word boxes are given; no_mask: nothing is")
+
+    @field_validator("settings")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        if not value or set(value) - set(SETTINGS):
+            raise ValueError(f"settings must be a non-empty subset of {list(SETTINGS)}")
+        return value
+
+
+def _metric_specs() -> tuple[MetricSpec, ...]:
+    specs = []
+    for setting, suffix in SETTINGS.items():
+        for name in SCRIPT:
+            specs.append(MetricSpec(name=f"{name}_{suffix}", higher_is_better=HIGHER[name],
+                                    description=f"{name} as the EraseNet community script computes it (512 x 512), setting {setting}"))
+        for name in STANDARD:
+            specs.append(MetricSpec(name=f"{name}_{suffix}", higher_is_better=HIGHER[name],
+                                    description=f"scikit-image {name.split('_')[0].upper()} at native size, setting {setting}"))
+    return tuple(specs)
+
+
+class TextRemoval(Task):
+    """How close to the clean image does a method get once the words are erased?"""
+
+    Options = TextRemovalOptions
+    spec = TaskSpec(
+        name="text_removal", family="text_removal", version="1", paper="https://arxiv.org/abs/2402.19108",
+        description="Erase 1-3 rendered words from an image, with the word boxes given (outputs composited outside "
+                    "them) or with no mask; PSNR, MSSIM, MSE, AGE, pEPs, pCEPs as the community script computes them, "
+                    "and scikit-image PSNR / SSIM.",
+        splits=(OFFLINE,), metrics=_metric_specs(), main_metric="psnr_box", requires="text_eraser",
+    )
+
+    def __init__(self, options: dict[str, Any] | None = None):
+        super().__init__(options)
+        self._images: dict[tuple[str, int], list[TextImage]] = {}
+
+    def images(self, role: str, seed: int) -> list[TextImage]:
+        key = (role, seed)
+        if key not in self._images:
+            o = self.options
+            self._images[key] = offline_images(seed, role, o.test_images if role == "test" else o.train_images, o.image_size, o.max_words)
+        return self._images[key]
+
+    def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
+        self.spec.split(split)
+        found = [Sample(id=f"{i:04d}-{setting}", inputs={"index": i, "setting": setting}, target=None,
+                        meta={"setting": setting, "words": len(t.words)})
+                 for i, t in enumerate(self.images("test", seed)) for setting in self.options.settings]
+        return found[:limit] if limit else found
+
+    def prepare(self, method: TextEraser, runtime: Runtime, split: str, seed: int) -> None:
+        self._seed = seed
+        start = time.perf_counter()
+        method.fit(self.images("train", seed), seed, runtime.device)
+        self._fit_seconds = time.perf_counter() - start
+
+    def run_one(self, method: TextEraser, text: TextImage, setting: str) -> np.ndarray | None:
+        mask = text.box_mask if setting == "box_mask" else None
+        if mask is None and method.needs_mask:
+            return None
+        out = method.erase(text.image, mask)
+        return composite(out, text.image, mask) if mask is not None else out
+
+    def predict(self, sample: Sample, method: TextEraser, runtime: Runtime) -> dict[str, Any]:
+        """The output image is scored here (images are not stored); the values are the saved output."""
+        text = self.images("test", self._seed)[sample.inputs["index"]]
+        start = time.perf_counter()
+        out = self.run_one(method, text, sample.inputs["setting"])
+        seconds = time.perf_counter() - start
+        if out is None:
+            return {"skipped": f"{method.name} needs a mask"}
+        return {**script_metrics(out, text.clean), **standard_metrics(out, text.clean), "seconds": seconds}
+
+    def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
+        return {k: float(output[k]) for k in SCRIPT + STANDARD if k in output}
+
+    def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
+        """Per setting: the script's averages over images with MSE > 0, scikit-image's over all scored images."""
+        result: dict[str, MetricValue] = {}
+        for setting, suffix in SETTINGS.items():
+            group = [r for r, m in zip(rows, metas) if m["setting"] == setting and r]
+            scored = [r for r in group if r.get("mse", 0) > 0]
+            for name in SCRIPT:
+                values = [r[name] for r in scored]
+                if values:
+                    result[f"{name}_{suffix}"] = metric_value(values, HIGHER[name], seed)
+            for name in STANDARD:
+                values = [r[name] for r in group if name in r]
+                if values:
+                    result[f"{name}_{suffix}"] = metric_value(values, HIGHER[name], seed)
+        return result
+
+    def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
+        """PSNR (script) by setting x number of words."""
+        cells: dict[tuple[str, int], list[float]] = {}
+        for sample, row in zip(samples, rows):
+            if row.get("mse", 0) > 0:
+                cells.setdefault((sample.meta["setting"], sample.meta["words"]), []).append(row["psnr"])
+        return {"by_setting_words": [{"setting": s, "words": w, "n": len(v), "psnr": float(np.mean(v))} for (s, w), v in sorted(cells.items())]}
+
+    def measure(self, method: TextEraser, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
+        """Time per image (batch of one) with the box mask, or without one where the method runs unmasked only."""
+        texts = self.images("test", self._seed)[:TIMED_IMAGES]
+        setting = "box_mask" if method.needs_mask or "box_mask" in self.options.settings else "no_mask"
+        times = meter.time_each(lambda t: self.run_one(method, t, setting), texts)
+        return Measured(latency={"erase_image": meter.latency(times), "fit": meter.latency([self._fit_seconds], warmups=0)},
+                        throughput=Throughput(unit="images_per_s", value=float(1 / np.median(times))),
+                        parameter_bytes=4 * method.parameter_count() or None)
+
+    def protocol(self) -> dict[str, Any]:
+        return {
+            "settings": "box_mask: the eraser gets the word-box mask and its output is kept inside the mask only "
+                        "(input pixels outside, the same for every method); no_mask: the eraser gets the image alone; "
+                        "methods that need a mask are not run without one",
+            "script_metrics": "EraseNet's evaluation script: both images resized to 512 x 512 (bicubic); MSE, PSNR, "
+                              "MSSIM (its msssim without downsampling), AGE, pEPs, pCEPs (luma errors > 20, and after a "
+                              "cross erosion); averages over images with MSE > 0",
+            "standard_metrics": "scikit-image PSNR (capped at 100 dB) and SSIM (Gaussian window, sigma 1.5) at native size",
+            "training": "learned methods see only the training images (other clean images, other words)",
+        }
