@@ -31,4 +31,6 @@ BUILTINS = [
     Entry("identity", "baselines.identity_eraser:IdentityEraser", "text_removal", "returns the input unchanged (the floor)"),
     Entry("telea", "baselines.telea:Telea", "text_removal", "OpenCV Telea inpainting inside the box mask"),
     Entry("navier_stokes", "baselines.navier_stokes:NavierStokes", "text_removal", "OpenCV Navier-Stokes inpainting inside the box mask"),
+    Entry("unet", "baselines.unet_eraser:UNetEraser", "text_removal", "small UNet on image + mask, residual output"),
+    Entry("deeperaser", "baselines.deeperaser:DeepEraser", "text_removal", "DeepEraser-lite: recurrent ConvGRU refinement (reduced width)"),
 ]
