@@ -1,4 +1,5 @@
-"""DeepEraser-lite: the paper's recurrent iterative eraser (encoder, separable ConvGRU, residual head), reduced width."""
+"""DeepEraser-lite: the paper's recurrent iterative eraser (full-resolution residual encoder, separable ConvGRU,
+residual head), reduced width and depth."""
 
 import torch
 from pydantic import Field
@@ -8,6 +9,7 @@ from tasks.text_removal.learned import EraserRecipe, TorchEraser
 
 
 class DeepEraserParams(EraserRecipe):
+    steps: int = Field(800, ge=1, description="optimiser steps (each runs every iteration, so fewer than the UNet's)")
     iterations: int = Field(4, ge=1, description="refinement iterations (the paper uses 8)")
 
 
@@ -27,6 +29,19 @@ class SeparableConvGRU(nn.Module):
         return h
 
 
+class ResidualBlock(nn.Module):
+    """Two instance-normalised 3x3 convolutions at full resolution with a (1x1 when widening) shortcut."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.InstanceNorm2d(cout), nn.ReLU(inplace=True),
+                                  nn.Conv2d(cout, cout, 3, padding=1), nn.InstanceNorm2d(cout))
+        self.shortcut = nn.Identity() if cin == cout else nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
 class DeepEraserLite(nn.Module):
     """Encoder -> hidden (tanh) + context (relu); each iteration encodes the current reconstruction, updates the
     hidden state and predicts a residual; reconstruction = input + residual (every iteration's is returned)."""
@@ -35,9 +50,9 @@ class DeepEraserLite(nn.Module):
         super().__init__()
         w = width
         self.iterations = iterations
-        self.encoder = nn.Sequential(nn.Conv2d(4, 2 * w, 5, padding=2), nn.InstanceNorm2d(2 * w), nn.ReLU(inplace=True),
-                                     nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.InstanceNorm2d(2 * w), nn.ReLU(inplace=True),
-                                     nn.Conv2d(2 * w, 2 * w, 3, padding=1))
+        self.encoder = nn.Sequential(nn.Conv2d(4, w, 7, padding=3), nn.InstanceNorm2d(w), nn.ReLU(inplace=True),
+                                     ResidualBlock(w, w), ResidualBlock(w, 2 * w), ResidualBlock(2 * w, 2 * w),
+                                     nn.Conv2d(2 * w, 2 * w, 1))
         self.image_encoder = nn.Sequential(nn.Conv2d(3, 2 * w, 7, padding=3), nn.ReLU(inplace=True),
                                            nn.Conv2d(2 * w, w - 3, 3, padding=1), nn.ReLU(inplace=True))
         self.gru = SeparableConvGRU(w, 2 * w)

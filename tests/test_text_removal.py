@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
+from tests.conftest import harness_cli
 from tasks.text_removal.metrics import script_metrics, standard_metrics
 
 
@@ -57,3 +59,105 @@ def test_rendered_words_come_with_exact_masks():
     assert np.array_equal(changed, t.stroke_mask) and t.stroke_mask.any()
     assert (t.box_mask >= t.stroke_mask).all() and t.box_mask.sum() > t.stroke_mask.sum()
     assert np.array_equal(t.image[~t.stroke_mask], t.clean[~t.stroke_mask])  # outside the strokes nothing changed
+
+
+def _offline_task(**options):
+    from tasks.text_removal.task import TextRemoval
+
+    return TextRemoval({"test_images": 6, "train_images": 6, "image_size": 64, **options})
+
+
+def test_box_mask_setting_keeps_input_pixels_outside_the_mask_for_every_method():
+    from baselines.telea import Telea
+
+    task = _offline_task()
+    text = task.images("offline", "test", 0)[0]
+    out = task.run_one(Telea(), text, "box_mask")
+    assert np.array_equal(out[~text.box_mask], text.image[~text.box_mask])
+    assert not np.array_equal(out[text.box_mask], text.image[text.box_mask])
+    assert task.run_one(Telea(), text, "no_mask") is None  # inpainting needs a mask: not run without one
+
+
+def test_aggregate_averages_script_metrics_over_imperfect_images_only():
+    from tasks.text_removal.task import TextRemoval
+
+    rows = [{"mse": 0.01, "psnr": 20.0, "psnr_skimage": 20.0}, {"mse": 0.0, "psnr_skimage": 100.0},
+            {"mse": 0.04, "psnr": 14.0, "psnr_skimage": 14.0}, {}]
+    metas = [{"setting": "box_mask"}, {"setting": "box_mask"}, {"setting": "box_mask"}, {"setting": "no_mask"}]
+    result = TextRemoval().aggregate(rows, metas)
+    assert result["psnr_box"].value == pytest.approx(17.0)  # the perfect image is left out, as the script does
+    assert result["mse_box"].value == pytest.approx(0.025)
+    assert result["psnr_skimage_box"].value == pytest.approx(134 / 3)  # scikit-image averages every image
+    assert "psnr_nomask" not in result  # nothing was scored without a mask
+
+
+def test_learned_erasers_train_and_lower_their_loss():
+    import torch
+
+    from baselines.deeperaser import DeepEraser
+    from baselines.unet_eraser import UNetEraser
+
+    task = _offline_task(image_size=48)
+    training = task.images("offline", "train", 0)
+    for method in (UNetEraser({"steps": 60, "width": 8, "crop": 32}), DeepEraser({"steps": 30, "width": 8, "crop": 32, "iterations": 2})):
+        method.fit(training, 0, torch.device("cpu"))
+        state = method.fitted_state()
+        assert state["final_loss"] < state["first_loss"], method.name
+        text = training[0]
+        odd = text.image[:45, :47]  # sides that are not a multiple of the network's stride
+        assert method.erase(odd, text.box_mask[:45, :47]).shape == odd.shape
+
+
+def write_scut(root, names=("a", "b", "c")) -> None:
+    """A tiny SCUT-EnsText tree: test/ with all_gts for two images and an EraseNet mask for the third."""
+    from PIL import Image
+
+    for split in ("test",):
+        for sub in ("all_images", "all_labels", "all_gts", "mask"):
+            (root / split / sub).mkdir(parents=True, exist_ok=True)
+        for i, name in enumerate(names):
+            clean = np.full((40, 60, 3), 90 + 40 * i, np.uint8)
+            image = clean.copy()
+            image[10:20, 10:40] = 250
+            Image.fromarray(clean).save(root / split / "all_labels" / f"{name}.png")
+            Image.fromarray(image).save(root / split / "all_images" / f"{name}.png")
+            if i < 2:
+                (root / split / "all_gts" / f"{name}.txt").write_text("10,10,39,10,39,19,10,19,SALE\n\n50,30,55,30,55,35,50,35\n")
+            else:
+                mask = np.full((40, 60), 255, np.uint8)
+                mask[10:20, 10:40] = 0  # EraseNet's masks: text black
+                Image.fromarray(mask).save(root / split / "mask" / f"{name}.png")
+
+
+def test_scut_folder_gives_box_masks_from_polygons_or_mask_images(tmp_path):
+    from tasks.text_removal.local_data import local_images
+
+    write_scut(tmp_path)
+    a, _, c = local_images(tmp_path / "test", 60)
+    assert a.image.shape == (60, 60, 3) and len(a.words) == 2 and c.stroke_mask is None
+    assert a.box_mask[15:30, 10:40].all() and not a.box_mask[:15].any()  # rows 10-19 of 40 -> 15-29 of 60
+    assert a.box_mask[46:53, 50:56].all() and not a.box_mask[:, 56:].any()  # the second, small polygon
+    assert np.array_equal(c.box_mask[:, :45], a.box_mask[:, :45])  # the same word, from the mask image
+
+
+def test_text_removal_runs_end_to_end_offline_and_on_a_scut_folder(tmp_path):
+    data, out = tmp_path / "scut", tmp_path / "results"
+    write_scut(data)
+    small = ["--task-arg", "test_images=4", "--task-arg", "train_images=4", "--task-arg", "image_size=48",
+             "--out", str(out), "--repeats", "1", "--warmups", "0"]
+    proc = harness_cli("run", "--method", "unet", "--method-arg", "steps=3", "--method-arg", "width=4", *small)
+    assert proc.returncode == 0, proc.stderr
+    [record] = [json.loads(p.read_text()) for p in out.rglob("*.json")]
+    assert record["status"] == "complete" and record["task"]["dataset"]["n_evaluated"] == 8
+    assert {"psnr_box", "pceps_nomask", "ssim_skimage_box"} <= set(record["metrics"])
+    assert record["method"]["fitted"]["steps"] == 3
+    proc = harness_cli("run", "--method", "telea", "--split", "scut", "--task-arg", f"data_dir={data}", *small)
+    assert proc.returncode == 0, proc.stderr
+    scut = [json.loads(p.read_text()) for p in out.rglob("*.json") if "telea" in p.parts]
+    assert scut[0]["task"]["dataset"]["n_evaluated"] == 6 and "psnr_nomask" not in scut[0]["metrics"]
+    assert len(scut[0]["task"]["dataset"]["revision_or_sha256"]) == 64
+    (data / "test" / "all_gts" / "a.txt").write_text("10,10,20\n")
+    proc = harness_cli("run", "--method", "telea", "--split", "scut", "--task-arg", f"data_dir={data}", *small)
+    assert proc.returncode == 2 and "a.txt:1" in proc.stderr and "Traceback" not in proc.stderr
+    proc = harness_cli("run", "--method", "telea", "--split", "scut", "--out", str(out))
+    assert proc.returncode == 2 and "data_dir" in proc.stderr and "Traceback" not in proc.stderr

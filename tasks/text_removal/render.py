@@ -39,7 +39,7 @@ class TextImage:
 
     image: np.ndarray  # uint8 [H, W, 3]
     clean: np.ndarray  # uint8 [H, W, 3]
-    stroke_mask: np.ndarray  # bool [H, W]: pixels the glyphs (and their outline) cover
+    stroke_mask: np.ndarray | None  # bool [H, W]: pixels the glyphs (and their outline) cover (None: not known)
     box_mask: np.ndarray  # bool [H, W]: each word's rotated box
     words: list[str]
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
+from harness.store import manifest_sha256
 from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.text_removal.data import offline_images
 from tasks.text_removal.eraser import TextEraser, composite
@@ -25,6 +28,9 @@ HIGHER = {"psnr": True, "mssim": True, "mse": False, "age": False, "peps": False
 TIMED_IMAGES = 8
 OFFLINE = SplitSpec(name="offline", source="generated: 1-3 words in DejaVu / Pillow fonts on packaged photos and procedural scenes, seeded",
                     description="ground truth: the clean image, the stroke mask and the word-box mask")
+LOCAL = SplitSpec(name="scut", source="SCUT-EnsText / SCUT-Syn folders (--task-arg data_dir=...): all_images, all_labels, all_gts or mask",
+                  description="test/ is scored; learned methods train on train/ when it exists, else on the offline training split")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".txt")
 
 
 class TextRemovalOptions(BaseModel):
@@ -33,8 +39,9 @@ class TextRemovalOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     test_images: int = Field(300, ge=2, description="offline: test images")
     train_images: int = Field(600, ge=2, description="offline: training images for learned methods (other clean images)")
-    image_size: int = Field(128, ge=32, description="side in pixels")
+    image_size: int = Field(128, ge=32, description="side in pixels (scut images are resized to it; the papers use 512)")
     max_words: int = Field(3, ge=1, description="words per image: 1 to max_words")
+    data_dir: str | None = Field(None, description="split 'scut': the dataset root holding test/ (and train/)")
     settings: list[str] = Field(list(SETTINGS), description="box_mask: the word boxes are given; no_mask: nothing is")
 
     @field_validator("settings")
@@ -66,31 +73,44 @@ class TextRemoval(Task):
         description="Erase 1-3 rendered words from an image, with the word boxes given (outputs composited outside "
                     "them) or with no mask; PSNR, MSSIM, MSE, AGE, pEPs, pCEPs as the community script computes them, "
                     "and scikit-image PSNR / SSIM.",
-        splits=(OFFLINE,), metrics=_metric_specs(), main_metric="psnr_box", requires="text_eraser",
+        splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="psnr_box", requires="text_eraser",
     )
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
-        self._images: dict[tuple[str, int], list[TextImage]] = {}
+        self._images: dict[tuple[str, str, int], list[TextImage]] = {}
 
-    def images(self, role: str, seed: int) -> list[TextImage]:
-        key = (role, seed)
+    def images(self, split: str, role: str, seed: int) -> list[TextImage]:
+        """The test or training images of a split (scut without a train/ folder trains on the offline split)."""
+        key = (split, role, seed)
         if key not in self._images:
+            self.spec.split(split)
             o = self.options
-            self._images[key] = offline_images(seed, role, o.test_images if role == "test" else o.train_images, o.image_size, o.max_words)
+            if split == LOCAL.name and (role == "test" or self._local_root(role).is_dir()):
+                from tasks.text_removal.local_data import local_images
+
+                self._images[key] = local_images(self._local_root(role), o.image_size)
+            else:
+                count = o.test_images if role == "test" else o.train_images
+                self._images[key] = offline_images(seed, role, count, o.image_size, o.max_words)
         return self._images[key]
 
+    def _local_root(self, role: str) -> Path:
+        if not self.options.data_dir:
+            raise HarnessError("split 'scut' needs --task-arg data_dir=<SCUT-EnsText root holding test/all_images>")
+        return Path(self.options.data_dir).expanduser() / role
+
     def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
-        self.spec.split(split)
         found = [Sample(id=f"{i:04d}-{setting}", inputs={"index": i, "setting": setting}, target=None,
                         meta={"setting": setting, "words": len(t.words)})
-                 for i, t in enumerate(self.images("test", seed)) for setting in self.options.settings]
+                 for i, t in enumerate(self.images(split, "test", seed)) for setting in self.options.settings]
         return found[:limit] if limit else found
 
     def prepare(self, method: TextEraser, runtime: Runtime, split: str, seed: int) -> None:
-        self._seed = seed
+        self._split, self._seed = split, seed
+        training = self.images(split, "train", seed)
         start = time.perf_counter()
-        method.fit(self.images("train", seed), seed, runtime.device)
+        method.fit(training, seed, runtime.device)
         self._fit_seconds = time.perf_counter() - start
 
     def run_one(self, method: TextEraser, text: TextImage, setting: str) -> np.ndarray | None:
@@ -102,7 +122,7 @@ class TextRemoval(Task):
 
     def predict(self, sample: Sample, method: TextEraser, runtime: Runtime) -> dict[str, Any]:
         """The output image is scored here (images are not stored); the values are the saved output."""
-        text = self.images("test", self._seed)[sample.inputs["index"]]
+        text = self.images(self._split, "test", self._seed)[sample.inputs["index"]]
         start = time.perf_counter()
         out = self.run_one(method, text, sample.inputs["setting"])
         seconds = time.perf_counter() - start
@@ -120,7 +140,7 @@ class TextRemoval(Task):
             group = [r for r, m in zip(rows, metas) if m["setting"] == setting and r]
             scored = [r for r in group if r.get("mse", 0) > 0]
             for name in SCRIPT:
-                values = [r[name] for r in scored]
+                values = [r[name] for r in scored if name in r]
                 if values:
                     result[f"{name}_{suffix}"] = metric_value(values, HIGHER[name], seed)
             for name in STANDARD:
@@ -139,12 +159,17 @@ class TextRemoval(Task):
 
     def measure(self, method: TextEraser, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
         """Time per image (batch of one) with the box mask, or without one where the method runs unmasked only."""
-        texts = self.images("test", self._seed)[:TIMED_IMAGES]
+        texts = self.images(self._split, "test", self._seed)[:TIMED_IMAGES]
         setting = "box_mask" if method.needs_mask or "box_mask" in self.options.settings else "no_mask"
         times = meter.time_each(lambda t: self.run_one(method, t, setting), texts)
         return Measured(latency={"erase_image": meter.latency(times), "fit": meter.latency([self._fit_seconds], warmups=0)},
                         throughput=Throughput(unit="images_per_s", value=float(1 / np.median(times))),
                         parameter_bytes=4 * method.parameter_count() or None)
+
+    def dataset_source(self, split: str) -> tuple[str, str | None]:
+        if split == LOCAL.name:
+            return str(self.options.data_dir), manifest_sha256([self.options.data_dir], IMAGE_SUFFIXES)
+        return super().dataset_source(split)
 
     def protocol(self) -> dict[str, Any]:
         return {
@@ -155,5 +180,6 @@ class TextRemoval(Task):
                               "MSSIM (its msssim without downsampling), AGE, pEPs, pCEPs (luma errors > 20, and after a "
                               "cross erosion); averages over images with MSE > 0",
             "standard_metrics": "scikit-image PSNR (capped at 100 dB) and SSIM (Gaussian window, sigma 1.5) at native size",
-            "training": "learned methods see only the training images (other clean images, other words)",
+            "training": "learned methods see only the training images (offline: other clean images, other words; "
+                        "scut: train/ when it exists, else the offline training split)",
         }
