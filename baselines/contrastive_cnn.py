@@ -8,8 +8,8 @@ from PIL import Image
 
 from tasks.copy_detection.data import TrainingSet
 from tasks.copy_detection.descriptor import CopyDescriptor, to_tensor
-from tasks.copy_detection.encoder import WEIGHT_DECAY, Encoder, EncoderParams, info_nce, run_batches
-from tasks.training import train_steps
+from tasks.copy_detection.encoder import Encoder, EncoderParams, info_nce, run_batches
+from tasks.training import WEIGHT_DECAY, loss_summary, parameter_count, train_steps
 
 
 class ContrastiveCNN(CopyDescriptor):
@@ -40,7 +40,7 @@ class ContrastiveCNN(CopyDescriptor):
         return run_batches(self.encoder, to_tensor(images, self.params.image_size), self.device)
 
     def parameter_count(self) -> int:
-        return sum(q.numel() for q in self.encoder.parameters())
+        return parameter_count(self.encoder)
 
     def fitted_state(self) -> dict[str, Any]:
-        return {"steps": len(self.losses), "first_loss": self.losses[0], "final_loss": float(np.mean(self.losses[-20:]))}
+        return loss_summary(self.losses)

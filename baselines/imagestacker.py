@@ -9,8 +9,8 @@ from PIL import Image
 
 from tasks.copy_detection.data import PromptPair, TrainingSet
 from tasks.copy_detection.descriptor import CopyDescriptor, to_tensor
-from tasks.copy_detection.encoder import WEIGHT_DECAY, Encoder, EncoderParams, info_nce, run_batches
-from tasks.training import train_steps
+from tasks.copy_detection.encoder import Encoder, EncoderParams, info_nce, run_batches
+from tasks.training import WEIGHT_DECAY, loss_summary, parameter_count, train_steps
 
 
 class ImageStackerParams(EncoderParams):
@@ -102,8 +102,7 @@ class ImageStacker(CopyDescriptor):
         return run_batches(self.stacker, stacked, self.device), [pr.id if pr else None for pr in prompts]
 
     def parameter_count(self) -> int:
-        return sum(q.numel() for m in (self.stacker, self.pattern_head) for q in m.parameters())
+        return parameter_count(self.stacker, self.pattern_head)
 
     def fitted_state(self) -> dict[str, Any]:
-        return {"pattern_head": {"steps": len(self.pattern_losses), "final_loss": float(np.mean(self.pattern_losses[-20:]))},
-                "stacker": {"steps": len(self.losses), "first_loss": self.losses[0], "final_loss": float(np.mean(self.losses[-20:]))}}
+        return {"pattern_head": loss_summary(self.pattern_losses), "stacker": loss_summary(self.losses)}

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 EMBED_BATCH = 256
-WEIGHT_DECAY = 1e-4
 
 
 class EncoderParams(BaseModel):

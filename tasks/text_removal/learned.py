@@ -10,11 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tasks.text_removal.eraser import TextEraser
 from tasks.text_removal.render import TextImage
-from tasks.training import train_steps
+from tasks.training import WEIGHT_DECAY, loss_summary, parameter_count, train_steps
+from tasks.unet import UNet, pad_to_stride
 
-WEIGHT_DECAY = 1e-4
 JITTER = 16
-PAD_TO = 8  # sides are padded to a multiple of this (the UNet halves twice)
 
 
 class EraserRecipe(BaseModel):
@@ -89,12 +88,11 @@ class TorchEraser(TextEraser):
         height, width = image.shape[:2]
         mask = np.zeros((height, width), bool) if mask is None else mask
         x = to_tensor(image[None], mask[None]).to(self.device)
-        x = torch.nn.functional.pad(x, (0, -width % PAD_TO, 0, -height % PAD_TO), mode="replicate")
-        out = self.module(x)[-1][..., :height, :width]
+        out = self.module(pad_to_stride(x, UNet.STRIDE))[-1][..., :height, :width]
         return (out.clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
 
     def parameter_count(self) -> int:
-        return sum(q.numel() for q in self.module.parameters())
+        return parameter_count(self.module)
 
     def fitted_state(self) -> dict[str, Any]:
-        return {"steps": len(self.losses), "first_loss": self.losses[0], "final_loss": float(np.mean(self.losses[-20:]))}
+        return loss_summary(self.losses)
