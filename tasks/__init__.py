@@ -10,5 +10,6 @@ BUILTINS = [
     Entry("eeg_transfer", "tasks.eeg.task:EEGTransfer", "eeg", "abnormal-EEG detection at a target site: source-only, scratch, pretrained + fine-tuned"),
     Entry("copy_detection", "tasks.copy_detection.task:CopyDetection", "copy_detection", "AnyPattern: find the reference of a tampered query, unseen patterns, in-context prompts"),
     Entry("text_removal", "tasks.text_removal.task:TextRemoval", "text_removal", "DeepEraser: erase rendered words, word boxes given or no mask"),
+    Entry("depth", "tasks.depth.task:Depth", "depth", "PrimeDepth protocol: ray-cast scenes with exact depth, scale-and-shift aligned AbsRel / delta1"),
     Entry("syntsbench", "tasks.timeseries.task:SynTSBench", "timeseries", "SynTSBench: which temporal patterns a forecaster learns, against the optimum"),
 ]

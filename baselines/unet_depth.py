@@ -1,0 +1,89 @@
+"""A small UNet trained on the ray-cast training scenes with a scale-and-shift-invariant loss (MiDaS-style)."""
+
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from tasks.depth.data import DepthImage
+from tasks.depth.estimator import DepthEstimator
+from tasks.training import WEIGHT_DECAY, train_steps
+from tasks.unet import UNet, pad_to_stride
+
+
+class UNetDepthParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    width: int = Field(16, ge=4, description="channels of the first level")
+    steps: int = Field(2000, ge=1, description="optimiser steps")
+    batch_size: int = Field(8, ge=1, description="scenes per step")
+    lr: float = Field(2e-3, gt=0, description="AdamW learning rate")
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 [N, H, W, 3] -> float [N, 3, H, W], centred."""
+    return torch.from_numpy(images.astype(np.float32) / 255.0 - 0.5).permute(0, 3, 1, 2)
+
+
+def normalised_disparity(item: DepthImage) -> np.ndarray:
+    """1 / depth on valid pixels, minus its median, over its mean absolute deviation (0 elsewhere)."""
+    disparity = np.zeros(item.depth.shape, np.float32)
+    values = 1.0 / item.depth[item.valid]
+    centre = np.median(values)
+    spread = max(float(np.mean(np.abs(values - centre))), 1e-6)
+    disparity[item.valid] = (values - centre) / spread
+    return disparity
+
+
+def ssi_loss(prediction: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean squared error after each image's least-squares scale and shift (closed form over valid pixels)."""
+    m = valid.float()
+    a00, a01, a11 = (m * prediction * prediction).sum((1, 2)), (m * prediction).sum((1, 2)), m.sum((1, 2))
+    b0, b1 = (m * prediction * target).sum((1, 2)), (m * target).sum((1, 2))
+    det = (a00 * a11 - a01 * a01).clamp_min(1e-6)
+    scale, shift = (a11 * b0 - a01 * b1) / det, (a00 * b1 - a01 * b0) / det
+    residual = scale[:, None, None] * prediction + shift[:, None, None] - target
+    return (m * residual ** 2).sum() / m.sum().clamp_min(1)
+
+
+class UNetDepth(DepthEstimator):
+    """Predicts positive relative disparity (softplus output), trained with the scale-and-shift-invariant loss."""
+
+    name = "unet_depth"
+    paper = "https://arxiv.org/abs/1907.01341"
+    description = "3-level UNet, positive disparity output, scale-and-shift-invariant loss, trained in minutes on CPU"
+    Params = UNetDepthParams
+    space = "disparity"
+
+    def fit(self, training: list[DepthImage], seed: int, device: torch.device) -> None:
+        p = self.params
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        self.device = device
+        self.module = UNet(3, 1, p.width).to(device)
+        images = to_tensor(np.stack([t.image for t in training]))
+        targets = torch.from_numpy(np.stack([normalised_disparity(t) for t in training]))
+        valid = torch.from_numpy(np.stack([t.valid for t in training]))
+
+        def loss() -> torch.Tensor:
+            pick = torch.from_numpy(rng.integers(0, len(training), p.batch_size))
+            x, y, m = images[pick], targets[pick], valid[pick]
+            if rng.random() < 0.5:
+                x, y, m = x.flip(-1), y.flip(-1), m.flip(-1)
+            return ssi_loss(self.forward(x.to(device)), y.to(device), m.to(device))
+
+        self.losses = train_steps(self.module, p.steps, p.lr, WEIGHT_DECAY, loss)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        return torch.nn.functional.softplus(self.module(pad_to_stride(x, UNet.STRIDE)))[:, 0, :height, :width]
+
+    @torch.no_grad()
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        return self.forward(to_tensor(image[None]).to(self.device))[0].cpu().numpy()
+
+    def parameter_count(self) -> int:
+        return sum(q.numel() for q in self.module.parameters())
+
+    def fitted_state(self) -> dict[str, Any]:
+        return {"steps": len(self.losses), "first_loss": self.losses[0], "final_loss": float(np.mean(self.losses[-20:]))}

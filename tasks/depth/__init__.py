@@ -1,0 +1,1 @@
+"""Monocular depth (PrimeDepth / Marigold zero-shot affine-invariant protocol)."""

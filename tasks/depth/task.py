@@ -1,0 +1,177 @@
+"""Monocular depth (PrimeDepth protocol): predict depth up to scale and shift; aligned by least squares, then scored."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.errors import HarnessError
+from harness.meter import Meter
+from harness.record import MetricValue, Throughput
+from harness.runtime import Runtime
+from harness.store import manifest_sha256
+from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from tasks.depth.data import DepthImage, offline_images, stereo_sample
+from tasks.depth.estimator import DepthEstimator
+from tasks.depth.metrics import align, depth_metrics
+
+METRICS = {"absrel": False, "delta1": True, "delta2": True, "delta3": True, "rmse": False}
+REAL = "real"
+TIMED_IMAGES = 8
+OFFLINE = SplitSpec(name="offline", source="generated: ray-cast rooms and outdoor scenes with exact z-depth, seeded; plus "
+                    "scikit-image's Middlebury Motorcycle stereo pair as one real image",
+                    description="boxes, spheres, textures, shading, fog; sky and ground beyond 80 m are invalid")
+LOCAL = {name: SplitSpec(name=name, source=f"{label} in Marigold's layout (--task-arg data_dir=... filenames=...)",
+                         description=crop)
+         for name, label, crop in (("nyu", "NYUv2 labeled test", "Eigen crop, 1e-3..10 m"),
+                                   ("kitti", "KITTI Eigen test", "KITTI benchmark crop 352 x 1216, Eigen crop, to 80 m"),
+                                   ("eth3d", "ETH3D", "every pixel with depth"))}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".txt")
+
+
+class DepthOptions(BaseModel):
+    """Task options for depth (set with --task-arg KEY=VALUE)."""
+
+    model_config = ConfigDict(extra="forbid")
+    test_images: int = Field(300, ge=1, description="offline: test scenes")
+    train_images: int = Field(600, ge=2, description="offline: training scenes for learned methods (other seeds)")
+    height: int = Field(96, ge=16, description="offline: image height in pixels")
+    width: int = Field(128, ge=16, description="offline: image width in pixels")
+    real_sample: bool = Field(True, description="offline: also score scikit-image's stereo Motorcycle (metrics *_real)")
+    data_dir: str | None = Field(None, description="nyu / kitti / eth3d: the extracted dataset folder")
+    filenames: str | None = Field(None, description="nyu / kitti / eth3d: Marigold's filename list (default data_dir/filename_list.txt)")
+    input_long_side: int = Field(256, ge=16, description="nyu / kitti / eth3d: images are resized to this long side "
+                                 "for the method; its prediction is resized back to the ground truth")
+    max_images: int | None = Field(None, ge=1, description="nyu / kitti / eth3d: only the first N listed images")
+
+
+def _metric_specs() -> tuple[MetricSpec, ...]:
+    specs = [MetricSpec(name=name, higher_is_better=higher, description=f"{name} after least-squares scale-and-shift "
+                        "alignment, per image, averaged (the ray-cast scenes, or the whole real dataset)")
+             for name, higher in METRICS.items()]
+    specs += [MetricSpec(name=f"{name}_real", higher_is_better=METRICS[name],
+                         description=f"{name} on scikit-image's Middlebury Motorcycle (offline split only)")
+              for name in ("absrel", "delta1")]
+    return tuple(specs)
+
+
+class Depth(Task):
+    """How close is the aligned depth map to the true one (Marigold / PrimeDepth zero-shot protocol)?"""
+
+    Options = DepthOptions
+    spec = TaskSpec(
+        name="depth", family="depth", version="1", paper="https://arxiv.org/abs/2409.09144",
+        description="Monocular depth on ray-cast scenes with exact depth (and NYUv2 / KITTI / ETH3D locally): each "
+                    "prediction is fitted to the ground truth by least-squares scale and shift, in depth or disparity "
+                    "space as the method predicts, clipped, then AbsRel, delta1-3 and RMSE per image.",
+        splits=(OFFLINE, *LOCAL.values()), metrics=_metric_specs(), main_metric="absrel", requires="depth_estimator",
+    )
+
+    def __init__(self, options: dict[str, Any] | None = None):
+        super().__init__(options)
+        self._images: dict[tuple[str, str, int], list[DepthImage]] = {}
+
+    def images(self, split: str, role: str, seed: int) -> list[DepthImage]:
+        """Test images of a split (offline: the scenes, then the real sample) or the offline training scenes."""
+        key = (split, role, seed)
+        if key not in self._images:
+            self.spec.split(split)
+            o = self.options
+            if role == "test" and split in LOCAL:
+                from tasks.depth.local_data import local_images
+
+                if not o.data_dir:
+                    raise HarnessError(f"split {split!r} needs --task-arg data_dir=<extracted folder> (and filenames=<Marigold list>)")
+                self._images[key] = local_images(split, o.data_dir, o.filenames, o.max_images)
+            elif role == "test":
+                found = offline_images(seed, "test", o.test_images, o.height, o.width)
+                self._images[key] = found + ([stereo_sample(o.height, o.width)] if o.real_sample else [])
+            else:
+                self._images[key] = offline_images(seed, "train", o.train_images, o.height, o.width)
+        return self._images[key]
+
+    def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
+        found = [Sample(id=f"{i:04d}", inputs={"index": i}, target=None, meta={"kind": t.kind})
+                 for i, t in enumerate(self.images(split, "test", seed))]
+        return found[:limit] if limit else found
+
+    def prepare(self, method: DepthEstimator, runtime: Runtime, split: str, seed: int) -> None:
+        self._split, self._seed = split, seed
+        training = self.images("offline", "train", seed)
+        start = time.perf_counter()
+        method.fit(training, seed, runtime.device)
+        self._fit_seconds = time.perf_counter() - start
+
+    def run_one(self, method: DepthEstimator, item: DepthImage) -> np.ndarray:
+        """The method's prediction at the ground truth's resolution (real datasets: run at input_long_side)."""
+        height, width = item.depth.shape
+        if self._split not in LOCAL:
+            return np.asarray(method.predict(item.image), dtype=np.float64)
+        factor = self.options.input_long_side / max(height, width)
+        small = Image.fromarray(item.image).resize((max(1, round(width * factor)), max(1, round(height * factor))), Image.BICUBIC)
+        prediction = np.asarray(method.predict(np.asarray(small)), dtype=np.float32)
+        return np.asarray(Image.fromarray(prediction).resize((width, height), Image.BILINEAR), dtype=np.float64)
+
+    def predict(self, sample: Sample, method: DepthEstimator, runtime: Runtime) -> dict[str, Any]:
+        """Scored here (depth maps are not stored): the metrics, the fitted scale and shift, and the time."""
+        item = self.images(self._split, "test", self._seed)[sample.inputs["index"]]
+        start = time.perf_counter()
+        prediction = self.run_one(method, item)
+        seconds = time.perf_counter() - start
+        aligned, scale, shift = align(prediction, item.depth, item.valid, method.space, item.min_depth, item.max_depth)
+        return {**depth_metrics(aligned, item.depth, item.valid), "scale": scale, "shift": shift,
+                "space": method.space, "seconds": seconds}
+
+    def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
+        return {name: float(output[name]) for name in METRICS}
+
+    def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
+        """Means over images with bootstrap intervals; the real stereo sample is reported apart (*_real)."""
+        result: dict[str, MetricValue] = {}
+        main = [r for r, m in zip(rows, metas) if m["kind"] != REAL]
+        real = [r for r, m in zip(rows, metas) if m["kind"] == REAL]
+        for name, higher in METRICS.items():
+            if main:
+                result[name] = metric_value([r[name] for r in main], higher, seed)
+        for name in ("absrel", "delta1"):
+            if real:
+                result[f"{name}_real"] = metric_value([r[name] for r in real], METRICS[name], seed)
+        return result
+
+    def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
+        """AbsRel and delta1 by scene kind (indoor, outdoor, real)."""
+        kinds: dict[str, list[dict[str, float]]] = {}
+        for sample, row in zip(samples, rows):
+            kinds.setdefault(sample.meta["kind"], []).append(row)
+        return {"by_kind": [{"kind": k, "n": len(v), "absrel": float(np.mean([r["absrel"] for r in v])),
+                             "delta1": float(np.mean([r["delta1"] for r in v]))} for k, v in sorted(kinds.items())]}
+
+    def measure(self, method: DepthEstimator, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
+        """Time per image (batch of one, resizing included), the training time, and images per second."""
+        items = self.images(self._split, "test", self._seed)[:TIMED_IMAGES]
+        times = meter.time_each(lambda item: self.run_one(method, item), items)
+        return Measured(latency={"predict_image": meter.latency(times), "fit": meter.latency([self._fit_seconds], warmups=0)},
+                        throughput=Throughput(unit="images_per_s", value=float(1 / np.median(times))),
+                        parameter_bytes=4 * method.parameter_count() or None)
+
+    def dataset_source(self, split: str) -> tuple[str, str | None]:
+        if split in LOCAL:
+            return str(self.options.data_dir), manifest_sha256([self.options.data_dir], IMAGE_SUFFIXES)
+        return super().dataset_source(split)
+
+    def protocol(self) -> dict[str, Any]:
+        return {
+            "alignment": "per image, least squares (numpy lstsq on [prediction, 1]) over valid pixels: in depth space, "
+                         "or for methods predicting disparity against 1 / depth over pixels with positive prediction, "
+                         "then clipped at 1e-3 and inverted (Marigold's eval.py)",
+            "clipping": "aligned depth clipped to the split's [min_depth, max_depth] (indoor 10 m, outdoor 80 m, "
+                        "Motorcycle 20 m, NYU 10 m, KITTI 80 m), then to > 1e-6",
+            "metrics": "AbsRel = mean |d - d*| / d*, delta_k = share with max(d / d*, d* / d) < 1.25^k, RMSE in metres, "
+                       "per image over valid pixels, averaged over images",
+            "training": "learned methods see only the offline training scenes (other seeds), on every split",
+            "timing": "predict_image: one image per call, resizing included; images_per_s = 1 / its median",
+        }
