@@ -35,6 +35,6 @@ BUILTINS = [
     Entry("deeperaser", "baselines.deeperaser:DeepEraser", "text_removal", "DeepEraser-lite: recurrent ConvGRU refinement (reduced width)"),
     Entry("constant_depth", "baselines.constant_depth:ConstantDepth", "depth", "one depth everywhere (after alignment, the mean: the floor)"),
     Entry("row_prior", "baselines.row_prior:RowPrior", "depth", "mean normalised disparity per image row over the training scenes"),
-    Entry("unet_depth", "baselines.unet_depth:UNetDepth", "depth", "small UNet, positive disparity, scale-and-shift-invariant loss"),
+    Entry("unet_depth", "baselines.unet_depth:UNetDepth", "depth", "small UNet + coordinate channels, positive disparity, scale-and-shift-invariant loss"),
     Entry("depth_anything", "baselines.depth_anything:TransformersDepth", "depth", "transformers depth model (Depth Anything V2 Small) from local files"),
 ]

@@ -36,14 +36,29 @@ def normalised_disparity(item: DepthImage) -> np.ndarray:
 
 
 def ssi_loss(prediction: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Mean squared error after each image's least-squares scale and shift (closed form over valid pixels)."""
+    """Mean squared error after each image's least-squares scale and shift over valid pixels, in centred form
+    (scale = covariance / variance), which stays finite when a prediction is nearly flat."""
     m = valid.float()
-    a00, a01, a11 = (m * prediction * prediction).sum((1, 2)), (m * prediction).sum((1, 2)), m.sum((1, 2))
-    b0, b1 = (m * prediction * target).sum((1, 2)), (m * target).sum((1, 2))
-    det = (a00 * a11 - a01 * a01).clamp_min(1e-6)
-    scale, shift = (a11 * b0 - a01 * b1) / det, (a00 * b1 - a01 * b0) / det
-    residual = scale[:, None, None] * prediction + shift[:, None, None] - target
-    return (m * residual ** 2).sum() / m.sum().clamp_min(1)
+    count = m.sum((1, 2), keepdim=True).clamp_min(1)
+    p = prediction - (m * prediction).sum((1, 2), keepdim=True) / count
+    t = target - (m * target).sum((1, 2), keepdim=True) / count
+    scale = (m * p * t).sum((1, 2), keepdim=True) / (m * p * p).sum((1, 2), keepdim=True).clamp_min(1e-12)
+    return (m * (scale * p - t) ** 2).sum() / m.sum().clamp_min(1)
+
+
+class CoordUNet(torch.nn.Module):
+    """The shared UNet on RGB plus two coordinate channels (row and column in [-1, 1], CoordConv), so it can learn
+    where in the frame things tend to be near or far, beyond its receptive field."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.unet = UNet(5, 1, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, height, width = x.shape
+        rows = torch.linspace(-1, 1, height, device=x.device).view(1, 1, height, 1).expand(n, 1, height, width)
+        cols = torch.linspace(-1, 1, width, device=x.device).view(1, 1, 1, width).expand(n, 1, height, width)
+        return self.unet(torch.cat([x, rows, cols], 1))
 
 
 class UNetDepth(DepthEstimator):
@@ -51,7 +66,7 @@ class UNetDepth(DepthEstimator):
 
     name = "unet_depth"
     paper = "https://arxiv.org/abs/1907.01341"
-    description = "3-level UNet, positive disparity output, scale-and-shift-invariant loss, trained in minutes on CPU"
+    description = "3-level UNet + coordinate channels, positive disparity output, scale-and-shift-invariant loss, trained in minutes on CPU"
     Params = UNetDepthParams
     space = "disparity"
 
@@ -60,7 +75,7 @@ class UNetDepth(DepthEstimator):
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         self.device = device
-        self.module = UNet(3, 1, p.width).to(device)
+        self.module = CoordUNet(p.width).to(device)
         images = to_tensor(np.stack([t.image for t in training]))
         targets = torch.from_numpy(np.stack([normalised_disparity(t) for t in training]))
         valid = torch.from_numpy(np.stack([t.valid for t in training]))
@@ -75,6 +90,7 @@ class UNetDepth(DepthEstimator):
         self.losses = train_steps(self.module, p.steps, p.lr, WEIGHT_DECAY, loss)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Positive disparity [N, H, W]; coordinates span the padded frame, so pad only by the stride remainder."""
         height, width = x.shape[-2:]
         return torch.nn.functional.softplus(self.module(pad_to_stride(x, UNet.STRIDE)))[:, 0, :height, :width]
 

@@ -188,3 +188,14 @@ def test_transformers_depth_model_runs_from_a_local_folder_and_explains_a_missin
     assert all(r["output"]["space"] == "disparity" for r in rows)
     proc = harness_cli("run", "--method", "depth_anything", "--method-arg", f"model={tmp_path / 'absent'}", *small)
     assert proc.returncode == 2 and "not available offline" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_scale_and_shift_invariant_loss_ignores_affine_changes_and_invalid_pixels():
+    import torch
+
+    from baselines.unet_depth import ssi_loss
+
+    target = torch.tensor([[[1.0, 2.0, 3.0, 10.0]]])
+    valid = torch.tensor([[[True, True, True, False]]])
+    assert ssi_loss(2 * target + 5, target, valid).item() == pytest.approx(0, abs=1e-6)
+    assert ssi_loss(torch.ones_like(target), target, valid).item() == pytest.approx(2 / 3)  # flat: the variance of 1, 2, 3
