@@ -92,6 +92,14 @@ def cost_columns(frame: pd.DataFrame) -> list[Column]:
     return cols
 
 
+def throughput_columns(frame: pd.DataFrame) -> list[Column]:
+    """The board's throughput (higher is better, so shown in the table but not drawn as a cost)."""
+    units = [u for u in frame["throughput_unit"].dropna().unique() if u]
+    if not frame["throughput"].notna().any() or len(units) != 1:
+        return []
+    return [Column("throughput", str(units[0]).replace("_per_s", "/s").replace("_", " "), "number")]
+
+
 def metric_columns(frame: pd.DataFrame, main_metric: str) -> list[Column]:
     return [Column(k, k.removeprefix("metric:"), "number") for k in frame.columns
             if k.startswith("metric:") and k != f"metric:{main_metric}" and frame[k].notna().any()]
@@ -177,7 +185,7 @@ class SiteBuilder:
                              FORMATS[c.kind], number) for c in costs]
             boards.append({
                 "id": board_id, "label": board_label(board, frame), "main_metric": main_metric, "higher": higher,
-                "rows": rows_of(board), "metrics": metric_columns(board, main_metric), "costs": costs,
+                "rows": rows_of(board), "metrics": metric_columns(board, main_metric), "costs": costs + throughput_columns(board),
                 "csv": csv_name, "json": json_name, "plots": [p for p in plots if p],
                 "heatmaps": self.heatmaps(board, main_metric, higher),
             })

@@ -146,6 +146,8 @@ def test_marigold_layouts_decode_depth_and_apply_the_eval_crops(tmp_path, monkey
 
 
 def test_depth_runs_end_to_end_offline_and_on_a_nyu_folder(tmp_path):
+    from harness.site import number
+
     out = tmp_path / "results"
     small = ["--task-arg", "test_images=4", "--task-arg", "train_images=4", "--task-arg", "height=32", "--task-arg", "width=48",
              "--out", str(out), "--repeats", "1", "--warmups", "0"]
@@ -165,6 +167,10 @@ def test_depth_runs_end_to_end_offline_and_on_a_nyu_folder(tmp_path):
     assert len(nyu_record["task"]["dataset"]["revision_or_sha256"]) == 64
     proc = harness_cli("run", "--method", "row_prior", "--split", "nyu", *small)
     assert proc.returncode == 2 and "data_dir" in proc.stderr and "Traceback" not in proc.stderr
+    proc = harness_cli("site", "--results", str(out), "--out", str(tmp_path / "site"))
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "site" / "tasks" / "depth.html").read_text()
+    assert "images/s</th>" in page and f">{number(throughput['value'])}<" in page  # images per second in the table
 
 
 def test_transformers_depth_model_runs_from_a_local_folder_and_explains_a_missing_one(tmp_path):
