@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.errors import HarnessError
 from tasks.depth.data import DepthImage
 from tasks.depth.estimator import DepthEstimator
+from tasks.training import parameter_count
 
 DEFAULT_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
 
@@ -53,7 +54,7 @@ class TransformersDepth(DepthEstimator):
         return resized[0, 0].float().cpu().numpy()
 
     def parameter_count(self) -> int:
-        return sum(q.numel() for q in self.model.parameters())
+        return parameter_count(self.model)
 
     def fitted_state(self) -> dict[str, Any]:
         return {"model": self.params.model, "class": type(self.model).__name__}

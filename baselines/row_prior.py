@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasks.depth.data import DepthImage
+from tasks.depth.data import DepthImage, normalised
 from tasks.depth.estimator import DepthEstimator
 
 
@@ -14,13 +14,6 @@ class RowPriorParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     space: Literal["depth", "disparity"] = Field("disparity", description="what the profile predicts (and where it is aligned)")
     bins: int = Field(64, ge=2, description="row bins of the profile (rows are taken relative to the image height)")
-
-
-def normalised(values: np.ndarray) -> np.ndarray:
-    """Scale-and-shift-free values: minus the median, over the mean absolute deviation from it."""
-    centre = np.median(values)
-    spread = np.mean(np.abs(values - centre))
-    return (values - centre) / (spread if spread > 0 else 1.0)
 
 
 class RowPrior(DepthEstimator):

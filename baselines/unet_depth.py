@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasks.depth.data import DepthImage
+from tasks.depth.data import DepthImage, normalised
 from tasks.depth.estimator import DepthEstimator
-from tasks.training import WEIGHT_DECAY, train_steps
+from tasks.training import WEIGHT_DECAY, loss_summary, parameter_count, train_steps
 from tasks.unet import UNet, pad_to_stride
 
 
@@ -28,10 +28,7 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 def normalised_disparity(item: DepthImage) -> np.ndarray:
     """1 / depth on valid pixels, minus its median, over its mean absolute deviation (0 elsewhere)."""
     disparity = np.zeros(item.depth.shape, np.float32)
-    values = 1.0 / item.depth[item.valid]
-    centre = np.median(values)
-    spread = max(float(np.mean(np.abs(values - centre))), 1e-6)
-    disparity[item.valid] = (values - centre) / spread
+    disparity[item.valid] = normalised(1.0 / item.depth[item.valid])
     return disparity
 
 
@@ -99,7 +96,7 @@ class UNetDepth(DepthEstimator):
         return self.forward(to_tensor(image[None]).to(self.device))[0].cpu().numpy()
 
     def parameter_count(self) -> int:
-        return sum(q.numel() for q in self.module.parameters())
+        return parameter_count(self.module)
 
     def fitted_state(self) -> dict[str, Any]:
-        return {"steps": len(self.losses), "first_loss": self.losses[0], "final_loss": float(np.mean(self.losses[-20:]))}
+        return loss_summary(self.losses)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import zlib
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from harness.errors import HarnessError
 
 SKIMAGE_PHOTOS = ("astronaut", "brick", "camera", "cell", "chelsea", "clock", "coffee", "coins", "colorwheel", "grass",
                   "gravel", "hubble_deep_field", "immunohistochemistry", "logo", "moon", "page", "retina", "rocket", "text")
@@ -28,6 +31,16 @@ def packaged_photos() -> tuple[Image.Image, ...]:
         photos.append(Image.fromarray(array[..., :3].astype(np.uint8)).convert("RGB"))
     photos += [Image.fromarray(a).convert("RGB") for a in load_sample_images().images]
     return tuple(photos)
+
+
+def open_image(path: Path, fix: str = "replace or remove the file") -> Image.Image:
+    """The image at `path`, fully decoded; a file PIL cannot read is a one-line error naming it and `fix`."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except OSError as exc:
+        raise HarnessError(f"cannot read image {path}: {exc}; {fix}") from None
 
 
 def _colour(rng: np.random.Generator) -> tuple[int, int, int]:

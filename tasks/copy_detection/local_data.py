@@ -18,6 +18,7 @@ from PIL import Image
 
 from harness.errors import HarnessError
 from tasks.copy_detection.data import CopyData, PromptPair, Query, TrainingSet
+from tasks.imagery import open_image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -32,11 +33,7 @@ def _images(folder: Path, what: str) -> dict[str, Path]:
 
 
 def _load(path: Path, size: int) -> Image.Image:
-    try:
-        with Image.open(path) as im:
-            return im.convert("RGB").resize((size, size), Image.BILINEAR)
-    except OSError as exc:
-        raise HarnessError(f"cannot read image {path}: {exc}; replace or remove the file") from None
+    return open_image(path).convert("RGB").resize((size, size), Image.BILINEAR)
 
 
 def ground_truth(path: Path) -> dict[str, dict[str, str]]:

@@ -30,6 +30,13 @@ def with_valid_range(image: np.ndarray, depth: np.ndarray, kind: str, min_depth:
     return DepthImage(image, depth, (depth > min_depth) & (depth < max_depth), kind, min_depth, max_depth)
 
 
+def normalised(values: np.ndarray) -> np.ndarray:
+    """Scale-and-shift-free values: minus the median, over the mean absolute deviation from it (1 if that is 0)."""
+    centre = np.median(values)
+    spread = np.mean(np.abs(values - centre))
+    return (values - centre) / (spread if spread > 0 else 1.0)
+
+
 def offline_images(seed: int, role: str, count: int, height: int, width: int) -> list[DepthImage]:
     """`count` ray-cast scenes (half indoor, half outdoor on average) of a role ("test" or "train")."""
     found = []

@@ -20,6 +20,7 @@ from PIL import Image
 
 from harness.errors import HarnessError
 from tasks.depth.data import DepthImage, with_valid_range
+from tasks.imagery import open_image
 
 ETH3D_SHAPE = (4032, 6048)
 KB_CROP = (352, 1216)
@@ -41,23 +42,20 @@ LAYOUTS = {
 }
 
 
-def _open(path: Path) -> Image.Image:
+def _listed(path: Path) -> Path:
     if not path.is_file():
         raise HarnessError(f"{path} is listed but missing: check --task-arg data_dir=... and filenames=...")
-    try:
-        image = Image.open(path)
-        image.load()
-        return image
-    except OSError as exc:
-        raise HarnessError(f"cannot read {path}: {exc}; replace the file or drop its line from the filename list") from None
+    return path
+
+
+def _open(path: Path) -> Image.Image:
+    return open_image(_listed(path), "replace the file or drop its line from the filename list")
 
 
 def read_depth(dataset: str, path: Path) -> np.ndarray:
     """Metric depth in metres (0 where there is none)."""
     if dataset == "eth3d":
-        if not path.is_file():
-            raise HarnessError(f"{path} is listed but missing: check --task-arg data_dir=... and filenames=...")
-        raw = np.fromfile(path, dtype=np.float32)
+        raw = np.fromfile(_listed(path), dtype=np.float32)
         if raw.size != ETH3D_SHAPE[0] * ETH3D_SHAPE[1]:
             raise HarnessError(f"{path} holds {raw.size} floats, not ETH3D's {ETH3D_SHAPE[0]} x {ETH3D_SHAPE[1]}: is it an ETH3D depth file?")
         return np.where(np.isinf(raw), 0, raw).reshape(ETH3D_SHAPE)
@@ -86,9 +84,9 @@ def eval_crop(dataset: str, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def listed_pairs(list_file: Path) -> list[tuple[str, str]]:
+def listed_pairs(list_file: Path, marigold_list: str) -> list[tuple[str, str]]:
     if not list_file.is_file():
-        raise HarnessError(f"filename list {list_file} not found: give --task-arg filenames=<Marigold data_split list>")
+        raise HarnessError(f"filename list {list_file} not found: give --task-arg filenames=<Marigold's data_split/{marigold_list}>")
     pairs = []
     for number, line in enumerate(list_file.read_text().splitlines(), 1):
         fields = line.split()
@@ -113,7 +111,7 @@ def local_images(dataset: str, data_dir: str, filenames: str | None, limit: int 
     if not list_file.is_absolute() and not list_file.is_file():
         list_file = root / list_file
     found = []
-    for rgb_path, depth_path in listed_pairs(list_file)[:limit]:
+    for rgb_path, depth_path in listed_pairs(list_file, layout.default_list)[:limit]:
         image = np.asarray(_open(root / rgb_path).convert("RGB"))
         depth = read_depth(dataset, root / depth_path)
         if dataset == "kitti":

@@ -18,18 +18,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from harness.errors import HarnessError
+from tasks.imagery import open_image
 from tasks.text_removal.render import TextImage
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def _read_rgb(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    except OSError as exc:
-        raise HarnessError(f"cannot read image {path}: {exc}; replace or remove the file") from None
 
 
 def polygons(path: Path) -> list[list[tuple[float, float]]]:
@@ -62,7 +55,7 @@ def word_mask(folder: Path, name: str, size: tuple[int, int]) -> tuple[np.ndarra
     for suffix in IMAGE_SUFFIXES:
         path = folder / "mask" / f"{name}{suffix}"
         if path.is_file():
-            mask = np.asarray(_read_rgb(path).convert("L").resize(size, Image.NEAREST)) < 128
+            mask = np.asarray(open_image(path).convert("L").resize(size, Image.NEAREST)) < 128
             return mask, 1
     raise HarnessError(f"image {name} has neither all_gts/{name}.txt nor mask/{name}.jpg in {folder}: add its annotation")
 
@@ -80,7 +73,7 @@ def local_images(folder: Path, size: int) -> list[TextImage]:
         label = folder / "all_labels" / path.name
         if not label.is_file():
             raise HarnessError(f"{path.name} has no ground truth all_labels/{path.name} in {folder}: add it or remove the image")
-        image, clean = _read_rgb(path), _read_rgb(label)
+        image, clean = open_image(path).convert("RGB"), open_image(label).convert("RGB")
         mask, words = word_mask(folder, path.stem, image.size)
         resized = Image.fromarray(mask).resize((size, size), Image.NEAREST)
         found.append(TextImage(image=np.asarray(image.resize((size, size), Image.BICUBIC)),
