@@ -21,21 +21,27 @@ class SnapKV(KVCachePolicy):
     """Scores cached tokens by the observation window's attention, pooled, top-k per KV head (Li et al., 2024).
 
     Tokens keep their original positions (no re-rotation); the protected prefix and the window are always kept.
+    The window is the last tokens in the cache when it compresses: under `first_token=compressed` those are the
+    context's last tokens, before the question is asked, so the selection is question-agnostic; under
+    `first_token=full` the question has been prefilled and sits in the window, as in the published method. It
+    compresses a finished prompt once and has no streaming form, so it does not run `long_ppl`.
     """
 
     name = "snapkv"
-    version = "1"
+    version = "2"
     paper = "https://arxiv.org/abs/2404.14469"
-    description = "Query-aware prefill compression: the window's pooled attention picks what each head keeps."
+    description = ("Prefill compression by the observation window's pooled attention, per KV head; question-agnostic "
+                   "under first_token=compressed (the window ends the context), question-aware under first_token=full.")
     Params = SnapKVParams
     renumbers = False
+    streams = False
 
     @property
     def query_window(self) -> int:  # type: ignore[override]
         return self.params.window
 
-    def validate(self, ctx: CompressContext, context_tokens: int) -> None:
-        super().validate(ctx, context_tokens)
+    def validate(self, ctx: CompressContext, context_tokens: int, growth: list[int] | None = None) -> None:
+        super().validate(ctx, context_tokens, growth)
         if ctx.budget <= ctx.protected + self.params.window:
             raise HarnessError(
                 f"snapkv budget of {ctx.budget} tokens leaves no room beside the protected prefix ({ctx.protected}) "

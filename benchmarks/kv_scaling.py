@@ -61,7 +61,7 @@ def main() -> None:
                     decode.extend(trace.decode_times)
             memory = meter.peak_memory()
             ok = sample.target in llm.tokenizer.decode(trace.generated)
-            ctx = policy_context(llm, method, prompt)
+            ctx = policy_context(llm, method, prompt, task.options)
             allowed = (len(prompt.context) + len(prompt.question) + NEW_TOKENS) if not method.bounded else (ctx.budget + 256)
             tpot = statistics.median(decode)
             flat.setdefault(name, []).append((trace.peak_bytes, tpot))

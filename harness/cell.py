@@ -16,7 +16,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.errors import HarnessError
-from harness.record import Artifacts, BaseModelInfo, DatasetInfo, HarnessInfo, MethodInfo, Performance, ResultRecord, RunConfig, Status, TaskInfo
+from harness.paired import compare_with, find_reference
+from harness.record import (Artifacts, BaseModelInfo, Comparison, DatasetInfo, HarnessInfo, MethodInfo, Performance, ResultRecord,
+                            RunConfig, Status, TaskInfo)
 from harness.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, sha256_file, write_record
 
 EXIT_BAD_INPUT = 2
@@ -74,6 +76,16 @@ def base_record(spec: CellSpec, task: Any, method: Any, env: dict[str, Any], run
                          repeats=spec.repeats, command=spec.command),
         main_metric=task_cls.spec.main_metric, environment=env,
     )
+
+
+def compare_with_reference(task: Any, method_name: str, record: ResultRecord, rows: list[dict[str, Any]], path: Path,
+                           out: Path, model_id: str | None, hardware_key: str, seed: int) -> Comparison | None:
+    """Pair this run with the newest complete run of the task's reference method on the same board, if there is one."""
+    reference = type(task).reference_method
+    if reference is None or reference == method_name:
+        return None
+    found = find_reference(record, cell_dir(out, record.task.name, reference, model_id, hardware_key))
+    return None if found is None else compare_with(task, rows, path, *found, seed)
 
 
 def run_cell(spec: CellSpec) -> tuple[Status, Path]:
@@ -143,9 +155,13 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
         record.method.base_model = BaseModelInfo(id=llm.id, revision=llm.revision, dtype=llm.dtype)
     rows = [done[s.id] for s in samples if s.id in done]
     evaluated = [s for s in samples if s.id in done]
+    path = folder / f"{run_id}.json"
     if rows:
         record.metrics = task.metrics_of(rows, spec.seed)
         record.breakdowns = task.breakdowns(evaluated, [r["scores"] for r in rows])
+        record.method.applied = task.applied(rows)
+        record.comparison = compare_with_reference(task, method.name, record, rows, path, Path(spec.out), model_id,
+                                                   env["hardware_key"], spec.seed)
     if status == "complete" and len(rows) < len(samples):
         record.status = "partial"
     source, revision = task.dataset_source(spec.split)
@@ -153,7 +169,6 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
     record.performance = performance
     if log.path.exists():
         record.artifacts = Artifacts(samples=log.path.name, sha256=sha256_file(log.path))
-    path = folder / f"{run_id}.json"
     write_record(path, record)
     return record.status, path
 

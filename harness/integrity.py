@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.paired import recompute
 from harness.record import ResultRecord
 from harness.registry import TASKS
 from harness.store import SampleLog, load_record, sha256_file, write_record
@@ -48,6 +49,15 @@ def check_record(path: Path, seen_run_ids: dict[str, Path]) -> list[str]:
             problems.append(f"{path}: metric {name} = {metric.value} but the samples give {again.value if again else 'nothing'}")
     if record.task.dataset and record.task.dataset.n_evaluated != len(rows):
         problems.append(f"{path}: n_evaluated {record.task.dataset.n_evaluated} but the samples file has {len(rows)} rows")
+    again = recompute(task, record, path, rows)
+    if isinstance(again, str):
+        problems.append(f"{path}: {again}")
+    elif again is not None:
+        for name, paired in record.comparison.metrics.items():
+            other = again.metrics.get(name)
+            if other is None or not math.isclose(other.difference, paired.difference, rel_tol=TOLERANCE, abs_tol=TOLERANCE):
+                problems.append(f"{path}: paired difference {name} = {paired.difference} but the samples give "
+                                f"{other.difference if other else 'nothing'}")
     return problems
 
 
@@ -66,10 +76,15 @@ def rescore(path: Path) -> ResultRecord:
         raise HarnessError(f"{path}: sample {missing[0]!r} no longer exists in task {record.task.name}: the task changed, rerun the cell")
     for row in rows:
         row["scores"] = task.score(samples[row["id"]], row["output"])
-    log.rewrite(rows)
     evaluated: list[Sample] = [samples[r["id"]] for r in rows]
     record.metrics = task.metrics_of(rows, record.config.seed)
     record.breakdowns = task.breakdowns(evaluated, [r["scores"] for r in rows])
+    record.method.applied = task.applied(rows)
+    again = recompute(task, record, path, rows)
+    if isinstance(again, str):
+        raise HarnessError(f"{path}: {again}: rerun the cell")
+    record.comparison = again
+    log.rewrite(rows)
     record.artifacts.sha256 = sha256_file(log_path)
     write_record(path, record)
     return record

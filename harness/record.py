@@ -52,6 +52,8 @@ class MethodInfo(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     base_model: BaseModelInfo | None = None
     fitted: dict[str, Any] | None = Field(None, description="what the method learned before the samples ran (e.g. a detector's weights)")
+    applied: dict[str, Any] | None = Field(None, description="what the method actually applied on these samples, as the task "
+                                           "reports it (e.g. budgets in tokens, leading tokens raised to the protected prefix)")
 
 
 class RunConfig(_Strict):
@@ -124,6 +126,28 @@ class Artifacts(_Strict):
     sha256: str
 
 
+class PairedMetric(_Strict):
+    difference: float = Field(description="this run minus the reference, on the shared sample ids")
+    ci95: tuple[float, float] | None = Field(None, description="paired bootstrap over the shared sample ids")
+    n: int
+    wins: int = Field(description="samples where this run scores better than the reference")
+    losses: int
+    ties: int
+    higher_is_better: bool
+    p_value: float | None = None
+    test: str | None = Field(None, description="the test behind p_value (mcnemar_exact for 0/1 metrics)")
+
+
+class Comparison(_Strict):
+    """This run against a reference run of the same task on the same sample ids (e.g. a KV policy against `full`)."""
+
+    reference: str = Field(description="the reference method")
+    run_id: str
+    record: str = Field(description="the reference record's path, relative to this record's folder")
+    samples_sha256: str
+    metrics: dict[str, PairedMetric] = Field(default_factory=dict)
+
+
 class ResultRecord(_Strict):
     """One cell's result. `metrics` are flat names; latency scopes are named per family."""
 
@@ -139,6 +163,7 @@ class ResultRecord(_Strict):
     metrics: dict[str, MetricValue] = Field(default_factory=dict)
     main_metric: str
     breakdowns: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    comparison: Comparison | None = None
     performance: Performance = Field(default_factory=Performance)
     environment: dict[str, Any]
     artifacts: Artifacts | None = None

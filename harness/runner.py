@@ -33,14 +33,18 @@ def plan_tasks(method_name: str, task_names: list[str] | None) -> list[str]:
     method_cls = METHODS.get(method_name)
     if task_names:
         for name in task_names:
-            spec = TASKS.get(name).spec
-            if spec.requires != method_cls.protocol:
+            task_cls = TASKS.get(name)
+            if task_cls.spec.requires != method_cls.protocol:
                 raise HarnessError(
                     f"method {method_name!r} ({method_cls.protocol}) cannot run task {name!r}, which needs a "
-                    f"{spec.requires} method: pick a task of that family (see `harness list tasks`)"
+                    f"{task_cls.spec.requires} method: pick a task of that family (see `harness list tasks`)"
                 )
+            refusal = task_cls.accepts(method_cls)
+            if refusal:
+                raise HarnessError(f"task {name!r} does not run method {method_name!r}: {refusal}")
         return list(task_names)
-    names = [name for name in TASKS.names() if TASKS.get(name).spec.requires == method_cls.protocol]
+    names = [name for name in TASKS.names() if TASKS.get(name).spec.requires == method_cls.protocol
+             and not TASKS.get(name).accepts(method_cls)]
     if not names:
         raise HarnessError(f"no task accepts method {method_name!r} ({method_cls.protocol}) yet")
     return names

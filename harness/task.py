@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from harness.errors import HarnessError
@@ -27,6 +29,7 @@ class MetricSpec(BaseModel):
     name: str
     higher_is_better: bool
     description: str = ""
+    binary: bool = False  # per-sample values are 0/1 (paired comparisons then add McNemar's test)
 
 
 class SplitSpec(BaseModel):
@@ -119,10 +122,15 @@ def parse_options(model: type[BaseModel], values: dict[str, Any], what: str) -> 
 
 
 class Task(ABC):
-    """A benchmark task. Subclasses set `spec` (and `Options` for user-settable knobs)."""
+    """A benchmark task. Subclasses set `spec` (and `Options` for user-settable knobs).
+
+    `reference_method` names the method every other run is compared with, pair by pair on shared sample ids,
+    when its record is on the same board (e.g. `full` for KV-cache tasks).
+    """
 
     spec: ClassVar[TaskSpec]
     Options: ClassVar[type[BaseModel]] = NoOptions
+    reference_method: ClassVar[str | None] = None
 
     def __init__(self, options: dict[str, Any] | None = None):
         self.options = parse_options(self.Options, options or {}, f"task {self.spec.name}")
@@ -157,6 +165,20 @@ class Task(ABC):
     def metrics_of(self, log_rows: list[dict[str, Any]], seed: int) -> dict[str, MetricValue]:
         """Aggregate rows as the samples log stores them ({"scores": ..., "meta": ...})."""
         return self.aggregate([r["scores"] for r in log_rows], [r.get("meta", {}) for r in log_rows], seed)
+
+    def pair_statistic(self, metric: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]] | None:
+        """How a paired comparison computes `metric`: the per-sample column and a statistic over axis 1 of
+        [resamples, samples]; the mean of the metric's own column by default, None where it cannot be paired."""
+        return metric, lambda values: values.mean(axis=1)
+
+    @classmethod
+    def accepts(cls, method_cls: type["Method"]) -> str | None:
+        """Why this task cannot run a method of the right protocol (one line), or None when it can."""
+        return None
+
+    def applied(self, log_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """What the method actually applied on these samples, from their outputs (recorded as method.applied)."""
+        return None
 
     def prepare(self, method: "Method", runtime: "Runtime", split: str, seed: int) -> None:
         """Before any sample is predicted: fit the method on data disjoint from the split's samples. Nothing by default."""

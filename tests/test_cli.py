@@ -44,7 +44,7 @@ def test_run_writes_a_valid_record_with_measurements(finished_run, tiny_model_di
     assert record["status"] == "complete"
     assert path.stat().st_mode & 0o777 == 0o644  # records are meant to be committed and shared
     assert record["task"]["protocol"]["first_answer_token"] == "decoded from the compressed cache, never from full-attention logits"
-    assert record["method"]["params"] == {"budget": 0.75, "sink_tokens": 4}
+    assert record["method"]["params"] == {"budget": 0.75, "leading_tokens": 4}
     assert record["method"]["base_model"]["id"] == str(tiny_model_dir)
     assert record["task"]["dataset"]["n_evaluated"] == 3
     assert set(record["metrics"]) == {"exact_match", "partial_credit", "gold_logprob"}

@@ -53,7 +53,7 @@ def test_full_policy_streamer_matches_a_plain_forward(tiny_llm):
         streamer = Streamer(model, FullCache(), context(model, 64))
         for start in range(0, 64, 16):
             logits = streamer.forward(ids[:, start:start + 16])
-    torch.testing.assert_close(logits[-1], expected.float(), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(logits[0, -1], expected.float(), atol=1e-4, rtol=1e-4)
 
 
 def test_cache_bytes_counts_whole_storages(tiny_llm):
@@ -67,7 +67,7 @@ def test_cache_bytes_counts_whole_storages(tiny_llm):
 
 
 @pytest.mark.parametrize("policy", [StreamingLLM({"budget": 24}), SnapKV({"budget": 24, "window": 4}),
-                                    LaCachePolicy({"budget": 24, "start_size": 2, "span": 2})])
+                                    LaCachePolicy({"budget": 24, "leading_tokens": 2, "span": 2})])
 def test_bounded_policies_stay_within_budget_and_keep_the_prefix(tiny_llm, policy):
     model = tiny_llm.model
     ctx = context(model, 24, protected=3)
@@ -94,9 +94,9 @@ def test_bounded_policies_stay_within_budget_and_keep_the_prefix(tiny_llm, polic
 
 def test_streamingllm_keeps_sinks_and_recent(tiny_llm):
     model = tiny_llm.model
-    policy = StreamingLLM({"budget": 10, "sink_tokens": 4})
+    policy = StreamingLLM({"budget": 10, "leading_tokens": 4})
     kept = policy.keep(50, context(model, 10, protected=2), None)
-    assert kept[0].tolist() == [0, 1, 2, 3, 44, 45, 46, 47, 48, 49]
+    assert kept.tolist() == [0, 1, 2, 3, 44, 45, 46, 47, 48, 49]
 
 
 def test_snapkv_keeps_what_the_window_attends_to(tiny_llm):

@@ -48,7 +48,7 @@ def test_local_text_perplexity(tiny_model_dir, tmp_path):
     out = tmp_path / "results"
     proc = harness_cli("run", "--method", "lacache", "--task", "long_ppl", "--split", "local", "--model", str(tiny_model_dir),
                        "--task-arg", f"text_file={book}", "--task-arg", "tokens=160", "--task-arg", "passages=2",
-                       "--method-arg", "budget=0.25", "--method-arg", "start_size=4", "--method-arg", "span=2", "--out", str(out), *FAST)
+                       "--method-arg", "budget=0.25", "--method-arg", "leading_tokens=4", "--method-arg", "span=2", "--out", str(out), *FAST)
     assert proc.returncode == 0, proc.stderr
     [path] = list(out.rglob("*.json"))
     record = json.loads(path.read_text())

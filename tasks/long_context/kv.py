@@ -13,11 +13,25 @@ from harness.errors import HarnessError
 from harness.method import Method
 
 
+# Leading tokens every bounded policy keeps by default (StreamingLLM's attention sinks, LaCache's start_size):
+# 4, the StreamingLLM paper's sink count and LaCache's own streaming setting (ppl/lacache/kv_cache.py). Each policy
+# raises it to the task's protected instruction prefix, so all of them keep exactly the same leading tokens.
+LEADING_TOKENS = 4
+
+
 class BudgetParams(BaseModel):
-    """A cache budget: a fraction of the context (0 < b < 1) or a number of tokens (b >= 1)."""
+    """A cache budget: a fraction of the context (0 < b < 1), a number of tokens (b >= 1), or the task's default."""
 
     model_config = ConfigDict(extra="forbid")
-    budget: float = Field(default=0.5, gt=0, description="fraction of the context if < 1, else tokens")
+    budget: float | None = Field(default=None, gt=0, description="fraction of the context if < 1, else tokens; "
+                                 "unset: the task's default (0.5 of the context for retrieval, 256 tokens for long_ppl)")
+
+
+class LeadingParams(BudgetParams):
+    """A budget plus the leading tokens the policy always keeps (one default shared by every such policy)."""
+
+    leading_tokens: int = Field(default=LEADING_TOKENS, ge=0, description="leading tokens always kept (StreamingLLM's "
+                                "sinks, LaCache's start_size), raised to cover the protected prefix")
 
 
 def budget_tokens(budget: float, context_tokens: int) -> int:
@@ -32,13 +46,16 @@ class Rope:
         self.inv_freq = inv_freq.detach().float()
 
     def rotate(self, keys: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-        """keys [B, H, n, d]; delta broadcastable to [B, H, n] (integer position shifts)."""
+        """keys [..., n, d]; delta broadcastable to keys.shape[:-1] (integer position shifts), kept as small as it can be."""
         angles = delta.to(keys.device, torch.float32)[..., None] * self.inv_freq.to(keys.device)
-        angles = torch.cat([angles, angles], dim=-1)
+        cos, sin = angles.cos(), angles.sin()  # [..., d/2]: both halves of a key turn by the same angles
         k = keys.float()
         half = k.shape[-1] // 2
-        rotated_half = torch.cat([-k[..., half:], k[..., :half]], dim=-1)
-        return (k * angles.cos() + rotated_half * angles.sin()).to(keys.dtype)
+        first, second = k[..., :half], k[..., half:]
+        out = torch.empty(torch.broadcast_shapes(k.shape, (*cos.shape[:-1], k.shape[-1])), dtype=k.dtype, device=k.device)
+        torch.mul(first, cos, out=out[..., :half]).addcmul_(second, sin, value=-1)  # x1 cos - x2 sin
+        torch.mul(second, cos, out=out[..., half:]).addcmul_(first, sin)  # x2 cos + x1 sin
+        return out.to(keys.dtype)
 
 
 @dataclass
@@ -63,9 +80,8 @@ class CompressContext:
 class KVCachePolicy(Method):
     """A KV-cache policy (kvpress's 'press'): it decides which cached tokens each layer keeps.
 
-    Subclasses implement `keep(cache_len, ctx, cache)` returning, per layer, the cache slots to keep
-    (a 1-D index shared by all heads, or [H_kv, n] per head); all layers must keep the same count so
-    that the one shared causal mask stays valid.
+    Subclasses implement `keep(cache_len, ctx, cache)` returning the cache slots to keep (see `gather`);
+    all layers must keep the same count so that the one shared causal mask stays valid.
     """
 
     family: ClassVar[str] = "long_context"
@@ -74,12 +90,26 @@ class KVCachePolicy(Method):
     renumbers: ClassVar[bool] = True  # kept keys are re-rotated to contiguous positions 0..n-1
     query_window: ClassVar[int] = 0  # >0: the policy reads the queries of the last N positions
     bounded: ClassVar[bool] = True
+    streams: ClassVar[bool] = True  # False: the policy compresses a finished prompt once and cannot follow a stream
+
+    def budget_for(self, context_tokens: int, default: float) -> int:
+        """The budget in tokens for a context: the method's own budget, else the task's default."""
+        if not self.bounded:
+            return context_tokens
+        return budget_tokens(self.params.budget if self.params.budget is not None else default, context_tokens)
+
+    def leading(self, ctx: CompressContext) -> int:
+        """Leading tokens this policy keeps: its own leading_tokens (if it has any) raised to the protected prefix."""
+        return max(getattr(self.params, "leading_tokens", 0), ctx.protected)
 
     def reset(self, ctx: CompressContext) -> None:
         """Called before each sequence; policies with state (LaCache's cursor) clear it here."""
 
-    def validate(self, ctx: CompressContext, context_tokens: int) -> None:
-        """Raise HarnessError for a budget this policy cannot honour."""
+    def validate(self, ctx: CompressContext, context_tokens: int, growth: list[int] | None = None) -> None:
+        """Raise HarnessError for a budget this policy cannot honour.
+
+        `growth` is the task's compression plan: the tokens added to the cache before each compression.
+        """
         if ctx.budget >= context_tokens:
             raise HarnessError(
                 f"{self.name} budget of {ctx.budget} tokens is not smaller than the context ({context_tokens} tokens): "
@@ -91,8 +121,8 @@ class KVCachePolicy(Method):
                 f"({ctx.protected} tokens): use a larger --method-arg budget"
             )
 
-    def keep(self, cache_len: int, ctx: CompressContext, cache: DynamicCache) -> list[torch.Tensor] | None:
-        """Per-layer slots to keep, or None to keep everything."""
+    def keep(self, cache_len: int, ctx: CompressContext, cache: DynamicCache) -> torch.Tensor | list[torch.Tensor] | None:
+        """Slots to keep ([n] for all layers, [L, n] per layer, [L, H_kv, n] per head, or a per-layer list), or None."""
         raise NotImplementedError
 
     def compress(self, cache: DynamicCache, ctx: CompressContext) -> None:
@@ -104,22 +134,50 @@ class KVCachePolicy(Method):
             gather(cache, kept, ctx.rope if self.renumbers else None)
 
 
-def gather(cache: DynamicCache, kept: list[torch.Tensor], rope: Rope | None) -> None:
-    """Keep the given slots in each layer; with `rope`, re-rotate keys so slot j sits at position j."""
-    counts = {int(idx.shape[-1]) for idx in kept}
-    if len(counts) != 1:
-        raise RuntimeError(f"policy kept different token counts per layer {sorted(counts)}: the shared mask needs equal lengths")
-    for layer, idx in zip(cache.layers, kept):
-        keys, values = layer.keys, layer.values
-        b, h, _, d = keys.shape
-        idx = idx.to(keys.device)
-        per_head = idx.expand(h, -1) if idx.dim() == 1 else idx
-        index = per_head[None, :, :, None].expand(b, h, -1, d)
-        new_keys = torch.gather(keys, 2, index)
-        if rope is not None:
-            new_slot = torch.arange(per_head.shape[-1], device=keys.device)
-            new_keys = rope.rotate(new_keys, (new_slot - per_head)[None])
-        layer.keys, layer.values = new_keys, torch.gather(values, 2, index)
+def gather(cache: DynamicCache, kept: torch.Tensor | list[torch.Tensor], rope: Rope | None) -> None:
+    """Keep the given slots in each layer; with `rope`, re-rotate keys so slot j sits at position j.
+
+    `kept` is one index for every layer and head ([n]), one per layer ([L, n]), one per layer and KV head
+    ([L, H_kv, n]), or a list of per-layer [n] / [H_kv, n] indices. All layers are gathered and re-rotated at
+    once, in the cheapest form the index allows: the surgery is a handful of tensor operations at any depth.
+    """
+    if not isinstance(kept, torch.Tensor):
+        counts = {int(idx.shape[-1]) for idx in kept}
+        if len(counts) != 1:
+            raise RuntimeError(f"policy kept different token counts per layer {sorted(counts)}: the shared mask needs equal lengths")
+        heads = cache.layers[0].keys.shape[1]
+        kept = torch.stack([idx if idx.dim() == 1 else idx.expand(heads, -1) for idx in kept]) if any(i.dim() > 1 for i in kept) else torch.stack(kept)
+    device = cache.layers[0].keys.device
+    index = kept.to(device)
+    n = index.shape[-1]
+    new_slot = torch.arange(n, device=device)
+    if index.dim() == 1:  # the same slots everywhere: one row selection
+        keys = torch.stack([layer.keys for layer in cache.layers])  # [L, B, H, N, d]
+        values = torch.stack([layer.values for layer in cache.layers])
+        new_keys, new_values = keys.index_select(3, index), values.index_select(3, index)
+        delta = new_slot - index
+    elif index.dim() == 2:  # per layer: stack slot-major so each layer's slots are rows of one matrix
+        keys = torch.stack([layer.keys.permute(2, 0, 1, 3) for layer in cache.layers])  # [L, N, B, H, d]
+        values = torch.stack([layer.values.permute(2, 0, 1, 3) for layer in cache.layers])
+        layers, slots, b, h, d = keys.shape
+        rows = (torch.arange(layers, device=device)[:, None] * slots + index).reshape(-1)
+
+        def pick(t: torch.Tensor) -> torch.Tensor:
+            return t.reshape(layers * slots, b * h * d).index_select(0, rows).view(layers, n, b, h, d).permute(0, 2, 3, 1, 4)
+
+        new_keys, new_values = pick(keys), pick(values)
+        delta = (new_slot - index)[:, None, None, :]
+    else:  # per layer and KV head
+        keys = torch.stack([layer.keys for layer in cache.layers])
+        values = torch.stack([layer.values for layer in cache.layers])
+        layers, b, h, _, d = keys.shape
+        expanded = index[:, None, :, :, None].expand(layers, b, h, n, d)
+        new_keys, new_values = torch.gather(keys, 3, expanded), torch.gather(values, 3, expanded)
+        delta = (new_slot - index)[:, None]
+    if rope is not None:
+        new_keys = rope.rotate(new_keys, delta)
+    for layer, k, v in zip(cache.layers, new_keys.unbind(0), new_values.unbind(0)):
+        layer.keys, layer.values = k, v
 
 
 def cache_bytes(cache: DynamicCache) -> int:

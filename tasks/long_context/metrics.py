@@ -25,6 +25,11 @@ def exact_match(gold: str, generated: str) -> float:
     return float(first_number(generated) == gold)
 
 
+def contains(gold: str, generated: str) -> float:
+    """1.0 when the gold answer appears anywhere in the generated text (LaCache's niah score: `gold in answer`)."""
+    return float(bool(gold) and gold in generated)
+
+
 def partial_credit(gold: str, generated: str) -> float:
     """Ordered digit overlap: longest common subsequence of gold and predicted digits over the gold length."""
     pred = first_number(generated)

@@ -10,7 +10,8 @@ from tasks.long_context.corpus import SOURCE, haystack_sha256
 from tasks.long_context.retrieval import LOCAL_SPLIT, NeedleTask
 
 RETRIEVAL_METRICS = (
-    MetricSpec(name="exact_match", higher_is_better=True, description="first number generated equals the gold number"),
+    MetricSpec(name="exact_match", higher_is_better=True, description="first number generated equals the gold number", binary=True),
+    MetricSpec(name="contains", higher_is_better=True, description="the gold number appears in the answer (LaCache's niah score)", binary=True),
     MetricSpec(name="partial_credit", higher_is_better=True, description="ordered digit overlap (LCS / gold length)"),
     MetricSpec(name="gold_logprob", higher_is_better=True, description="log-probability of the gold answer tokens"),
 )
@@ -24,7 +25,7 @@ class Passkey(NeedleTask):
     """Find the pass key hidden in a long real text."""
 
     spec = TaskSpec(
-        name="passkey", family="long_context", version="1", paper="https://arxiv.org/abs/2507.14204",
+        name="passkey", family="long_context", version="2", paper="https://arxiv.org/abs/2507.14204",
         description="A 5-digit pass key hidden at depths 0..1 of real English text (pydoc topics), lengths 1k-4k tokens.",
         splits=(LOCAL_SPLIT, offline_split("generated from the seed: key, text offset; lengths x depths"),),
         metrics=RETRIEVAL_METRICS, main_metric="exact_match", requires="kv_cache", uses_model=True,

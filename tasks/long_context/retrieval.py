@@ -1,10 +1,14 @@
 """Needle retrieval under a KV-cache policy: the shared protocol of `passkey` and `niah_multikey`.
 
-Protocol (recorded with every result): the instruction prefix is protected (the policy must keep it);
-`post` prefills the whole context, compresses once, then asks; `stream` prefills in chunks and compresses
-after each, so the cache never exceeds budget + chunk. The question and the answer are appended to the
-compressed cache and never evicted; the first answer token comes from the compressed cache, never from
-full-attention logits. Decoding is greedy.
+Two protocols for the first answer token (`first_token`, recorded with every result):
+- `compressed` (default, stricter): the context is prefilled (`post`: at once; `stream`: in chunks, compressing
+  after each), compressed, and only then is the question appended; the question and the answer are never
+  evicted and every answer token, the first included, comes from the compressed cache.
+- `full` (the LaCache reference, niah/pred.py): the question is prefilled with the context, the first answer
+  token is read from the logits of that prefill before the cache is compressed (`post`: full attention over the
+  whole prompt), then the whole cache, question included, is compressed to the budget, and a streaming policy
+  compresses again after every decoded token. The budget is then a share of context + question, as there.
+The instruction prefix is protected (every policy keeps it). Decoding is greedy.
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from harness.record import KVCacheMemory, Throughput
 from harness.runtime import Runtime
 from harness.task import Measured, Sample, SplitSpec, Task
 from tasks.long_context.corpus import haystack_ids
-from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, budget_tokens, bytes_per_token
+from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, bytes_per_token
 from tasks.long_context.local_data import file_sha256, read_items
-from tasks.long_context.metrics import exact_match, partial_credit
+from tasks.long_context.metrics import contains, exact_match, partial_credit
 from tasks.long_context.streamer import Streamer
 
 EXTRA_NEW_TOKENS = 4  # decode budget beyond the gold answer's length
@@ -40,9 +44,13 @@ class RetrievalOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     mode: Literal["post", "stream"] = "post"
+    first_token: Literal["compressed", "full"] = Field(default="compressed", description=(
+        "compressed: question asked after compression, every answer token from the compressed cache; "
+        "full: the LaCache reference protocol, first answer token from the uncompressed prefill of context + question"))
     chunk: int = Field(default=256, ge=1, description="stream mode: tokens prefilled between compressions")
     lengths: list[int] = Field(default=[1024, 2048, 4096], min_length=1)
     depths: list[float] = Field(default=[round(i / 10, 1) for i in range(11)], min_length=1)
+    per_cell: int = Field(default=1, ge=1, description="items per (length, depth): different keys and text offsets")
     measure_new_tokens: int = Field(default=16, ge=2, description="tokens decoded per measurement repeat")
     data_file: str | None = Field(default=None, description="split 'local': a JSONL file of retrieval items")
 
@@ -68,33 +76,59 @@ class AnswerTrace:
     decode_times: list[float]
 
 
-def policy_context(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt) -> CompressContext:
-    budget = budget_tokens(policy.params.budget, len(prompt.context)) if policy.bounded else len(prompt.context)
+DEFAULT_BUDGET = 0.5  # share of the context a bounded policy keeps when its budget is not set
+
+
+def prefilled(prompt: Prompt, options: RetrievalOptions) -> list[int]:
+    """The tokens prefilled before the first answer token: the context, and under `first_token=full` the question too."""
+    return prompt.context + prompt.question if options.first_token == "full" else prompt.context
+
+
+def policy_context(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: RetrievalOptions) -> CompressContext:
+    budget = policy.budget_for(len(prefilled(prompt, options)), DEFAULT_BUDGET)
     return CompressContext(budget=budget, protected=prompt.protected, num_layers=llm.model.config.num_hidden_layers,
                            rope=Rope(llm.model))
 
 
+def compression_plan(policy: KVCachePolicy, prompt: Prompt, options: RetrievalOptions, new_tokens: int) -> list[int]:
+    """Tokens added to the cache before each compression `answer` makes (for the policy's rehearsal)."""
+    tokens = len(prefilled(prompt, options))
+    step = tokens if options.mode == "post" else options.chunk
+    plan = [min(step, tokens - start) for start in range(0, tokens, step)]
+    decoding = options.first_token == "full" and policy.streams
+    return plan + ([1] * (new_tokens - 1) if decoding else [])
+
+
 def answer(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: RetrievalOptions, clock: Clock,
            new_tokens: int, forced: bool = False, score_gold: bool = True) -> AnswerTrace:
-    """Prefill + compress + ask + greedy decode; `forced` decodes exactly `new_tokens` tokens (for timing)."""
+    """Prefill + compress + greedy decode under `options.first_token`; `forced` decodes exactly `new_tokens` tokens (for timing)."""
     device = llm.model.device
+    full_first = options.first_token == "full"
+    # Under the reference protocol a streaming policy compresses after every decoded token too.
+    compress_decoding = full_first and policy.streams
 
     def ids(tokens: list[int]) -> torch.Tensor:
         return torch.tensor([tokens], device=device)
 
-    streamer = Streamer(llm.model, policy, policy_context(llm, policy, prompt))
+    streamer = Streamer(llm.model, policy, policy_context(llm, policy, prompt, options))
     try:
         with torch.inference_mode():
             clock.mark()
-            step = len(prompt.context) if options.mode == "post" else options.chunk
-            for start in range(0, len(prompt.context), step):
-                streamer.forward(ids(prompt.context[start:start + step]))
+            tokens = prefilled(prompt, options)
+            step = len(tokens) if options.mode == "post" else options.chunk
+            for start in range(0, len(tokens), step):
+                logits = streamer.forward(ids(tokens[start:start + step]))[0]
+                if not (full_first and start + step >= len(tokens)):
+                    streamer.compress()
+            if full_first:  # the first answer token is read before the last compression
+                first_logits = logits[-1]
                 streamer.compress()
             prefill_peak, prefill_tokens = streamer.peak_bytes, streamer.peak_tokens
             streamer.peak_bytes = 0
-            logits = streamer.forward(ids(prompt.question))
+            if not full_first:
+                logits = streamer.forward(ids(prompt.question))[0]
+                first_logits = logits[-1]
             clock.mark()
-            first_logits = logits[-1]
             gold_fork = streamer.fork() if score_gold else None
             generated: list[int] = []
             eos = llm.tokenizer.eos_token_id
@@ -103,16 +137,16 @@ def answer(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: Ret
                 generated.append(token)
                 if i == new_tokens - 1 or (not forced and token == eos):
                     break
-                logits = streamer.forward(ids([token]))
+                logits = streamer.forward(ids([token]))[0]
+                if compress_decoding:
+                    streamer.compress()
                 clock.mark()
             decode_bytes = streamer.peak_bytes
             gold_logprob = None
             if gold_fork is not None:
-                logprob = torch.log_softmax(first_logits, -1)[prompt.gold[0]].item()
-                if len(prompt.gold) > 1:
-                    rest = torch.log_softmax(gold_fork.forward(ids(prompt.gold[:-1]), all_logits=True), -1)
-                    logprob += sum(rest[i, tok].item() for i, tok in enumerate(prompt.gold[1:]))
-                gold_logprob = logprob
+                gold_logprob = torch.log_softmax(first_logits, -1)[prompt.gold[0]].item()
+                gold_logprob += teacher_forced_logprob(gold_fork, prompt.gold, compress_decoding)
+                gold_fork.close()
     finally:
         streamer.close()
     times = clock.intervals()  # [time to first token, then one interval per decoded token]
@@ -121,10 +155,35 @@ def answer(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: Ret
                        ttft=times[0], decode_times=times[1:])
 
 
+def teacher_forced_logprob(streamer: Streamer, gold: list[int], compress_each: bool) -> float:
+    """Log-probability of gold[1:] fed after gold[0]: in one forward, or token by token compressing after each."""
+    if len(gold) < 2:
+        return 0.0
+    device = streamer.model.device
+    if not compress_each:
+        rest = torch.log_softmax(streamer.forward(torch.tensor([gold[:-1]], device=device), all_logits=True)[0], -1)
+        return sum(rest[i, tok].item() for i, tok in enumerate(gold[1:]))
+    total = 0.0
+    for previous, tok in zip(gold[:-1], gold[1:]):
+        logits = streamer.forward(torch.tensor([[previous]], device=device))[0]
+        streamer.compress()
+        total += torch.log_softmax(logits[-1], -1)[tok].item()
+    return total
+
+
 class NeedleTask(Task):
     """Base of needle tasks: subclasses describe the prefix, the needles and the question."""
 
     Options: ClassVar[type[BaseModel]] = RetrievalOptions
+    reference_method: ClassVar[str | None] = "full"
+
+    def applied(self, log_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Leading tokens each policy really kept (its own, raised to the protected prefix) and the budgets in tokens."""
+        outputs = [row["output"] for row in log_rows]
+        leading = sorted({o["leading_tokens_kept"] for o in outputs if o.get("leading_tokens_kept") is not None})
+        budgets = [o["budget_tokens"] for o in outputs if "budget_tokens" in o]
+        return {"leading_tokens_kept": leading or None, "budget_tokens_min": min(budgets, default=None),
+                "budget_tokens_max": max(budgets, default=None)}
 
     @abstractmethod
     def make_sample(self, rng: random.Random, length: int, depth: float) -> dict[str, Any]:
@@ -137,11 +196,13 @@ class NeedleTask(Task):
         found = []
         for length in self.options.lengths:
             for depth in self.options.depths:
-                rng = random.Random(f"{self.spec.name}:{seed}:{length}:{depth}")
-                inputs = self.make_sample(rng, length, depth)
-                inputs.update(length=length, depth=depth, offset=rng.randrange(0, 50_000))
-                found.append(Sample(id=f"len{length}-depth{depth:.2f}", inputs=inputs, target=inputs["answer"],
-                                    meta={"length": length, "depth": depth}))
+                for item in range(self.options.per_cell):
+                    suffix = f":{item}" if item else ""
+                    rng = random.Random(f"{self.spec.name}:{seed}:{length}:{depth}{suffix}")
+                    inputs = self.make_sample(rng, length, depth)
+                    inputs.update(length=length, depth=depth, offset=rng.randrange(0, 50_000))
+                    found.append(Sample(id=f"len{length}-depth{depth:.2f}" + (f"-item{item}" if item else ""), inputs=inputs,
+                                        target=inputs["answer"], meta={"length": length, "depth": depth}))
         return found[:limit] if limit else found
 
     def _local_samples(self, limit: int | None) -> list[Sample]:
@@ -188,14 +249,22 @@ class NeedleTask(Task):
 
     def protocol(self) -> dict[str, Any]:
         stream = self.options.mode == "stream"
+        full_first = self.options.first_token == "full"
+        prefilled_text = "context and question" if full_first else "context"
         return {
             "mode": self.options.mode,
-            "compression": f"after every {self.options.chunk}-token prefill chunk" if stream else "once, after the whole context is prefilled",
-            "protected_prefix": "the instruction tokens at the start are always kept (sinks / start tokens cover them)",
-            "question_and_answer": "appended after compression and never evicted",
-            "first_answer_token": "decoded from the compressed cache, never from full-attention logits",
+            "first_token": self.options.first_token,
+            "compression": (f"after every {self.options.chunk}-token prefill chunk of the {prefilled_text}" if stream
+                            else f"once, after the whole {prefilled_text} is prefilled"),
+            "protected_prefix": "the instruction tokens at the start are always kept (every policy's leading tokens cover them)",
+            "question_and_answer": ("prefilled with the context; compressed with it, and a streaming policy compresses again "
+                                    "after every decoded token (LaCache's niah/pred.py)" if full_first
+                                    else "appended after compression and never evicted"),
+            "first_answer_token": ("read from the prefill's logits before the cache is compressed (the LaCache reference protocol)"
+                                   if full_first else "decoded from the compressed cache, never from full-attention logits"),
             "decoding": f"greedy, gold length + {EXTRA_NEW_TOKENS} tokens, stops at end of sequence",
-            "budget": "fraction of the context tokens if < 1, else tokens",
+            "budget": (f"fraction of the {prefilled_text} tokens if < 1, else tokens; unset: {DEFAULT_BUDGET} of them"),
+            "scoring": "exact_match: first number generated equals the gold; contains: gold inside the answer (the reference's score)",
         }
 
     def check(self, method: KVCachePolicy, runtime: Runtime, samples: list[Sample]) -> None:
@@ -203,22 +272,26 @@ class NeedleTask(Task):
         limit = getattr(llm.model.config, "max_position_embeddings", None)
         for sample in samples:
             prompt = self.prompt(sample, llm.tokenizer)
-            total = len(prompt.context) + len(prompt.question) + len(prompt.gold) + EXTRA_NEW_TOKENS
+            new_tokens = len(prompt.gold) + EXTRA_NEW_TOKENS
+            total = len(prompt.context) + len(prompt.question) + new_tokens
             if limit and total > limit and not method.renumbers:
                 raise HarnessError(f"sample {sample.id} needs {total} positions but the model has {limit}: use shorter --task-arg lengths")
             if method.bounded:
-                method.validate(policy_context(llm, method, prompt), len(prompt.context))
+                plan = compression_plan(method, prompt, self.options, max(new_tokens, self.options.measure_new_tokens))
+                method.validate(policy_context(llm, method, prompt, self.options), len(prefilled(prompt, self.options)), plan)
 
     def predict(self, sample: Sample, method: KVCachePolicy, runtime: Runtime) -> dict[str, Any]:
         llm = runtime.llm
         prompt = self.prompt(sample, llm.tokenizer)
         trace = answer(llm, method, prompt, self.options, Clock(runtime.device), len(prompt.gold) + EXTRA_NEW_TOKENS)
+        ctx = policy_context(llm, method, prompt, self.options)
         return {
             "generated": llm.tokenizer.decode(trace.generated, skip_special_tokens=True),
             "gold_logprob": trace.gold_logprob,
             "context_tokens": len(prompt.context),
             "protected_tokens": prompt.protected,
-            "budget_tokens": policy_context(llm, method, prompt).budget,
+            "budget_tokens": ctx.budget,
+            "leading_tokens_kept": method.leading(ctx) if method.bounded else None,
             "kv_peak_tokens": trace.peak_tokens,
         }
 
@@ -226,6 +299,7 @@ class NeedleTask(Task):
         gold = sample.target
         return {
             "exact_match": exact_match(gold, output["generated"]),
+            "contains": contains(gold, output["generated"]),
             "partial_credit": partial_credit(gold, output["generated"]),
             "gold_logprob": float(output["gold_logprob"]),
         }
@@ -236,7 +310,7 @@ class NeedleTask(Task):
             cells.setdefault((sample.meta["length"], sample.meta["depth"]), []).append(row)
         table = [
             {"length": length, "depth": depth, "n": len(group),
-             **{m: sum(r[m] for r in group) / len(group) for m in ("exact_match", "partial_credit", "gold_logprob")}}
+             **{m: sum(r[m] for r in group) / len(group) for m in ("exact_match", "contains", "partial_credit", "gold_logprob")}}
             for (length, depth), group in sorted(cells.items())
         ]
         return {"by_length_depth": table}
@@ -254,14 +328,19 @@ class NeedleTask(Task):
                 ttft.append(trace.ttft)
                 per_token.extend(trace.decode_times)
         per_tok = bytes_per_token(llm.model.config, llm.model.dtype)
-        ctx = policy_context(llm, method, prompt)
-        answer_tokens = len(prompt.question) + self.options.measure_new_tokens
-        if not method.bounded:
-            allowed = len(prompt.context) + answer_tokens
-        elif self.options.mode == "post":
-            allowed = max(len(prompt.context), ctx.budget + answer_tokens)
+        ctx = policy_context(llm, method, prompt, self.options)
+        tokens = len(prefilled(prompt, self.options))
+        new_tokens = self.options.measure_new_tokens
+        if self.options.first_token == "full":
+            after = ctx.budget + (1 if method.streams else new_tokens)
         else:
-            allowed = max(min(len(prompt.context), ctx.budget + self.options.chunk), ctx.budget + answer_tokens)
+            after = ctx.budget + len(prompt.question) + new_tokens
+        if not method.bounded:
+            allowed = len(prompt.context) + len(prompt.question) + new_tokens
+        elif self.options.mode == "post":
+            allowed = max(tokens, after)
+        else:
+            allowed = max(min(tokens, ctx.budget + self.options.chunk), after)
         context_tokens = len(prompt.context)
         latency = {
             "time_to_first_token": meter.latency(ttft, context_tokens),

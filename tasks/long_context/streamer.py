@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from transformers import DynamicCache
 
@@ -49,14 +51,15 @@ class Streamer:
         return self.cache.get_seq_length()
 
     def forward(self, ids: torch.Tensor, all_logits: bool = False) -> torch.Tensor:
-        """Run ids [1, n] after the cached tokens; returns logits [n, V] (or [1, V] for the last only)."""
-        n = ids.shape[1]
-        positions = torch.arange(self.next_pos, self.next_pos + n, device=ids.device)[None]
+        """Run ids [B, n] after the cached tokens (one independent sequence per row, all at the same positions);
+        returns logits [B, n, V] (or [B, 1, V] for the last position only)."""
+        b, n = ids.shape
+        positions = torch.arange(self.next_pos, self.next_pos + n, device=ids.device)[None].expand(b, -1)
         out = self.model(input_ids=ids, position_ids=positions, cache=self.cache, use_cache=True,
                          logits_to_keep=0 if all_logits else 1)
         self.next_pos += n
         self._track()
-        return out.logits[0].float()
+        return out.logits.float()
 
     def compress(self) -> None:
         self.policy.compress(self.cache, self.ctx)
@@ -70,9 +73,9 @@ class Streamer:
         self.peak_tokens = max(self.peak_tokens, self.length)
 
     def fork(self) -> "Streamer":
-        """An independent copy of the current state (for teacher-forcing the gold answer)."""
+        """An independent copy of the current state, the policy's own state included (for teacher-forcing the gold)."""
         twin = object.__new__(Streamer)
-        twin.model, twin.policy, twin.ctx = self.model, self.policy, self.ctx
+        twin.model, twin.policy, twin.ctx = self.model, copy.deepcopy(self.policy), self.ctx
         twin.cache = DynamicCache(config=self.model.config)
         for layer_idx, layer in enumerate(self.cache.layers):
             twin.cache.update(layer.keys.clone(), layer.values.clone(), layer_idx)
