@@ -15,5 +15,5 @@ class FullCache(KVCachePolicy):
     Params = NoOptions
     bounded = False
 
-    def compress(self, cache, ctx) -> None:
-        return None
+    def compress(self, cache, ctx) -> bool:
+        return False

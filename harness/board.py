@@ -66,6 +66,9 @@ def record_row(item: LoadedRecord) -> dict[str, object]:
     }
     for name, metric in r.metrics.items():
         row[f"metric:{name}"] = metric.value
+    paired = r.comparison.metrics.get(r.main_metric) if r.comparison else None
+    if paired is not None:  # the main metric's paired difference with the task's reference method
+        row[f"metric:{r.main_metric}_vs_{r.comparison.reference}"] = paired.difference
     for scope, stats in r.performance.latency.items():
         row[f"latency:{scope}"] = stats.p50
     return row

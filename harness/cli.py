@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.models import check_model_available
     from harness.registry import TASKS
     from harness.report import console, summary_table
-    from harness.runner import options_per_task, plan_tasks, run
+    from harness.runner import options_per_task, plan_tasks, refused_tasks, run
     from harness.store import load_record
 
     if args.limit is not None and args.limit < 1:
@@ -58,6 +58,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.repeats < 1 or args.warmups < 0:
         raise HarnessError("--repeats must be at least 1 and --warmups at least 0")
     tasks = plan_tasks(args.method, args.task)
+    if not args.task:
+        for name, reason in refused_tasks(args.method):
+            console.print(f"skipping task {name}: {reason}")
     if any(TASKS.get(t).spec.uses_model for t in tasks):
         check_model_available(args.model)
     method_params = parse_kv(args.method_arg, "--method-arg")

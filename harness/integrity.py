@@ -49,6 +49,8 @@ def check_record(path: Path, seen_run_ids: dict[str, Path]) -> list[str]:
             problems.append(f"{path}: metric {name} = {metric.value} but the samples give {again.value if again else 'nothing'}")
     if record.task.dataset and record.task.dataset.n_evaluated != len(rows):
         problems.append(f"{path}: n_evaluated {record.task.dataset.n_evaluated} but the samples file has {len(rows)} rows")
+    if record.method.applied is not None and task.applied(rows) != record.method.applied:
+        problems.append(f"{path}: method.applied {record.method.applied} but the samples give {task.applied(rows)}")
     again = recompute(task, record, path, rows)
     if isinstance(again, str):
         problems.append(f"{path}: {again}")

@@ -61,14 +61,29 @@ def memory_text(record: ResultRecord) -> str:
     return ", ".join(parts)
 
 
+def paired_text(record: ResultRecord, name: str) -> str:
+    """This run minus the reference on shared samples, with the paired interval, the test and the win/tie/loss counts."""
+    comparison = record.comparison
+    paired = comparison.metrics.get(name) if comparison else None
+    if paired is None:
+        return "-"
+    text = f"{paired.difference:+.3f}"
+    if paired.ci95:
+        text += f" [{paired.ci95[0]:+.3f}, {paired.ci95[1]:+.3f}]"
+    if paired.p_value is not None:
+        text += f" p={paired.p_value:.2g}"
+    return text + f" ({paired.wins} better / {paired.ties} tied / {paired.losses} worse, n={paired.n})"
+
+
 def summary_table(records: list[tuple[ResultRecord, Path]]) -> Table:
     table = Table(title="harness results", show_lines=False)
-    for col in ("task", "method", "status", "main metric (95% CI)", "memory", "latency p50"):
+    for col in ("task", "method", "status", "main metric (95% CI)", "vs reference (paired)", "memory", "latency p50"):
         table.add_column(col)
     for record, _ in records:
+        versus = f"vs {record.comparison.reference}: {paired_text(record, record.main_metric)}" if record.comparison else "-"
         table.add_row(
             record.task.name, record.method.name, record.status if not record.error else f"{record.status}: {record.error[:60]}",
-            f"{record.main_metric} {metric_text(record, record.main_metric)}", memory_text(record), latency_text(record),
+            f"{record.main_metric} {metric_text(record, record.main_metric)}", versus, memory_text(record), latency_text(record),
         )
     return table
 
@@ -88,6 +103,12 @@ def record_detail(record: ResultRecord, path: Path) -> Table:
     ]
     for name in record.metrics:
         rows.append((f"metric {name}", metric_text(record, name) + f" (n={record.metrics[name].n})"))
+    if record.comparison:
+        rows.append(("compared with", f"{record.comparison.reference} run {record.comparison.run_id} ({record.comparison.record})"))
+        for name in record.comparison.metrics:
+            rows.append((f"paired {name}", paired_text(record, name)))
+    if record.method.applied:
+        rows.append(("applied", ", ".join(f"{k}={v}" for k, v in record.method.applied.items())))
     for scope, lat in record.performance.latency.items():
         flag = "  UNSTABLE: std > 10% of mean" if lat.unstable else ""
         rows.append((f"latency {scope}", f"p50 {human_seconds(lat.p50)} p90 {human_seconds(lat.p90)} "

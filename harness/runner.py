@@ -50,6 +50,14 @@ def plan_tasks(method_name: str, task_names: list[str] | None) -> list[str]:
     return names
 
 
+def refused_tasks(method_name: str) -> list[tuple[str, str]]:
+    """Tasks of the method's protocol that decline it, with their one-line reasons."""
+    method_cls = METHODS.get(method_name)
+    found = [(name, TASKS.get(name)) for name in TASKS.names()]
+    return [(name, task.accepts(method_cls)) for name, task in found
+            if task.spec.requires == method_cls.protocol and task.accepts(method_cls)]
+
+
 def options_per_task(tasks: list[str], options: dict[str, object]) -> dict[str, dict[str, object]]:
     """Give each task the --task-arg options it accepts; an option that no planned task accepts is an error."""
     fields = {name: set(TASKS.get(name).Options.model_fields) for name in tasks}

@@ -47,7 +47,10 @@ def test_run_writes_a_valid_record_with_measurements(finished_run, tiny_model_di
     assert record["method"]["params"] == {"budget": 0.75, "leading_tokens": 4}
     assert record["method"]["base_model"]["id"] == str(tiny_model_dir)
     assert record["task"]["dataset"]["n_evaluated"] == 3
-    assert set(record["metrics"]) == {"exact_match", "partial_credit", "gold_logprob"}
+    assert set(record["metrics"]) == {"exact_match", "contains", "partial_credit", "gold_logprob"}
+    samples = [json.loads(line) for line in (path.parent / record["artifacts"]["samples"]).read_text().splitlines()]
+    protected = {row["output"]["protected_tokens"] for row in samples}
+    assert record["method"]["applied"]["leading_tokens_kept"] == sorted(max(4, p) for p in protected)
     latency = record["performance"]["latency"]
     assert latency["time_to_first_token"]["repeats"] == 1 and latency["time_to_first_token"]["p50"] > 0
     assert len(latency["time_per_output_token"]["raw"]) == 15
@@ -240,7 +243,7 @@ def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_ru
     rows = [json.loads(line) for line in (path.parent / record["artifacts"]["samples"]).read_text().splitlines()]
     task = TASKS.get("passkey")(record["task"]["options"])
     for row in rows:
-        row["scores"] = {"exact_match": 1.0, "partial_credit": 1.0, "gold_logprob": -0.1}
+        row["scores"] = {"exact_match": 1.0, "contains": 1.0, "partial_credit": 1.0, "gold_logprob": -0.1}
     forged_samples = tmp_path / record["artifacts"]["samples"]
     forged_samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
     metrics = task.metrics_of(rows, record["config"]["seed"])

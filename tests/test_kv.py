@@ -84,12 +84,37 @@ def test_bounded_policies_stay_within_budget_and_keep_the_prefix(tiny_llm, polic
     streamer.close()
     lengths = {layer.keys.shape[2] for layer in streamer.cache.layers}
     assert len(lengths) == 1
-    if policy.renumbers:
-        assert streamer.next_pos == streamer.length
-        torch.testing.assert_close(streamer.cache.layers[0].keys[:, :, :3], first_keys)  # prefix slots never moved
+    if policy.renumbers:  # anchored numbering: the kept slots sit at contiguous positions ending before next_pos
+        assert streamer.next_pos == 100
+        shift = streamer.next_pos - streamer.length  # the prefix keys were turned forward by exactly this much
+        torch.testing.assert_close(streamer.cache.layers[0].keys[:, :, :3], ctx.rope.rotate(first_keys, torch.full((3,), shift)),
+                                   atol=1e-5, rtol=1e-4)
     else:
         assert streamer.next_pos == 100
         torch.testing.assert_close(streamer.cache.layers[0].keys[:, :, :3], first_keys)
+
+
+@pytest.mark.parametrize("policy", [StreamingLLM({"budget": 24}), LaCachePolicy({"budget": 24, "leading_tokens": 2, "span": 2})])
+def test_anchored_numbering_equals_renumbering_from_zero(tiny_llm, policy, monkeypatch):
+    """Turning only what moves (positions anchored before the next token) gives the papers' renumber-from-0 logits."""
+    import tasks.long_context.streamer as streamer_module
+
+    model = tiny_llm.model
+    ids = torch.tensor([list(range(2000, 2090))])
+
+    def stream() -> torch.Tensor:
+        streamer = Streamer(model, policy, context(model, 24, protected=3))
+        out = []
+        with torch.inference_mode():
+            for i in range(90):
+                out.append(streamer.forward(ids[:, i:i + 1])[0, -1])
+                streamer.compress()
+        return torch.stack(out)
+
+    anchored = stream()
+    monkeypatch.setattr(streamer_module, "REBASE_AFTER", -1)  # renumber from 0 at every compression, as the references do
+    from_zero = stream()
+    torch.testing.assert_close(anchored, from_zero, atol=1e-4, rtol=1e-4)
 
 
 def test_streamingllm_keeps_sinks_and_recent(tiny_llm):

@@ -57,9 +57,13 @@ def test_unknown_split_and_bad_options_are_clear(tokenizer):
 
 
 def test_long_ppl_perplexity_is_exp_of_mean_nll():
-    task = LongPerplexity()
-    rows = [task.score(None, {"nll_sum": 200.0, "tokens": 100}), task.score(None, {"nll_sum": 300.0, "tokens": 100})]
-    assert rows[0] == {"nll": 2.0, "perplexity": pytest.approx(math.exp(2.0))}
+    task = LongPerplexity({"bucket": 50})
+    rows = [task.score(None, {"nll_sum": 200.0, "tokens": 100, "bucket_nll": [1.5, 2.5]}),
+            task.score(None, {"nll_sum": 300.0, "tokens": 100, "bucket_nll": [2.5, 3.5]})]
+    assert rows[0] == {"nll": 2.0, "perplexity": pytest.approx(math.exp(2.0)), "nll_at_0": 1.5, "nll_at_50": 2.5}
+    curve = task.breakdowns([], rows)["by_position"]
+    assert curve == [{"position": 0, "n": 2, "nll": 2.0, "perplexity": pytest.approx(math.exp(2.0))},
+                     {"position": 50, "n": 2, "nll": 3.0, "perplexity": pytest.approx(math.exp(3.0))}]
     metrics = task.aggregate(rows, [{}, {}])
     assert metrics["nll"].value == 2.5
     assert metrics["perplexity"].value == pytest.approx(math.exp(2.5))

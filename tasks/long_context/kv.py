@@ -45,10 +45,16 @@ class Rope:
         inv_freq = model.model.rotary_emb.inv_freq
         self.inv_freq = inv_freq.detach().float()
 
-    def rotate(self, keys: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-        """keys [..., n, d]; delta broadcastable to keys.shape[:-1] (integer position shifts), kept as small as it can be."""
-        angles = delta.to(keys.device, torch.float32)[..., None] * self.inv_freq.to(keys.device)
-        cos, sin = angles.cos(), angles.sin()  # [..., d/2]: both halves of a key turn by the same angles
+    def turns(self, delta: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos and sin of the angles for integer position shifts `delta` ([..., d/2]; both key halves share them)."""
+        angles = delta.to(device, torch.float32)[..., None] * self.inv_freq.to(device)
+        return angles.cos(), angles.sin()
+
+    def rotate(self, keys: torch.Tensor, delta: torch.Tensor | None = None,
+               turns: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """keys [..., n, d] turned by `delta` (broadcastable to keys.shape[:-1], kept as small as it can be) or by
+        precomputed `turns`."""
+        cos, sin = turns if turns is not None else self.turns(delta, keys.device)
         k = keys.float()
         half = k.shape[-1] // 2
         first, second = k[..., :half], k[..., half:]
@@ -75,6 +81,7 @@ class CompressContext:
     num_layers: int
     rope: Rope
     window: QueryWindow | None = None
+    rebase: int | None = None  # set by the streamer: renumber kept keys from position 0 (the cache's first slot sits at `rebase`)
 
 
 class KVCachePolicy(Method):
@@ -125,59 +132,62 @@ class KVCachePolicy(Method):
         """Slots to keep ([n] for all layers, [L, n] per layer, [L, H_kv, n] per head, or a per-layer list), or None."""
         raise NotImplementedError
 
-    def compress(self, cache: DynamicCache, ctx: CompressContext) -> None:
+    def compress(self, cache: DynamicCache, ctx: CompressContext) -> bool:
+        """Evict down to the budget; True when slots were dropped. A renumbering policy's kept keys end up at
+        contiguous positions just before the next token's (anchored numbering), or from 0 when `ctx.rebase`."""
         cache_len = cache.get_seq_length()
         if cache_len <= ctx.budget:
-            return
+            return False
         kept = self.keep(cache_len, ctx, cache)
-        if kept is not None:
-            gather(cache, kept, ctx.rope if self.renumbers else None)
+        if kept is None:
+            return False
+        n = kept.shape[-1] if isinstance(kept, torch.Tensor) else kept[0].shape[-1]
+        shift = -ctx.rebase if ctx.rebase is not None else cache_len - n
+        gather(cache, kept, ctx.rope if self.renumbers else None, shift)
+        return True
 
 
-def gather(cache: DynamicCache, kept: torch.Tensor | list[torch.Tensor], rope: Rope | None) -> None:
-    """Keep the given slots in each layer; with `rope`, re-rotate keys so slot j sits at position j.
+def gather(cache: DynamicCache, kept: torch.Tensor | list[torch.Tensor], rope: Rope | None, shift: int = 0) -> None:
+    """Keep the given slots in each layer; with `rope`, re-rotate keys so kept slot j sits at position j + shift
+    relative to where slot 0 was (kept slot j at old slot i turns by j + shift - i).
 
     `kept` is one index for every layer and head ([n]), one per layer ([L, n]), one per layer and KV head
-    ([L, H_kv, n]), or a list of per-layer [n] / [H_kv, n] indices. All layers are gathered and re-rotated at
-    once, in the cheapest form the index allows: the surgery is a handful of tensor operations at any depth.
+    ([L, H_kv, n]), or a list of per-layer [n] / [H_kv, n] indices. Only the keys whose position changes are
+    rotated: the contiguous tail that ends the cache does not move when `shift` is the number of evicted
+    slots (the streamer's anchored numbering), so StreamingLLM turns just its sinks.
     """
     if not isinstance(kept, torch.Tensor):
         counts = {int(idx.shape[-1]) for idx in kept}
         if len(counts) != 1:
             raise RuntimeError(f"policy kept different token counts per layer {sorted(counts)}: the shared mask needs equal lengths")
         heads = cache.layers[0].keys.shape[1]
-        kept = torch.stack([idx if idx.dim() == 1 else idx.expand(heads, -1) for idx in kept]) if any(i.dim() > 1 for i in kept) else torch.stack(kept)
-    device = cache.layers[0].keys.device
-    index = kept.to(device)
-    n = index.shape[-1]
-    new_slot = torch.arange(n, device=device)
-    if index.dim() == 1:  # the same slots everywhere: one row selection
-        keys = torch.stack([layer.keys for layer in cache.layers])  # [L, B, H, N, d]
-        values = torch.stack([layer.values for layer in cache.layers])
-        new_keys, new_values = keys.index_select(3, index), values.index_select(3, index)
-        delta = new_slot - index
-    elif index.dim() == 2:  # per layer: stack slot-major so each layer's slots are rows of one matrix
-        keys = torch.stack([layer.keys.permute(2, 0, 1, 3) for layer in cache.layers])  # [L, N, B, H, d]
-        values = torch.stack([layer.values.permute(2, 0, 1, 3) for layer in cache.layers])
-        layers, slots, b, h, d = keys.shape
-        rows = (torch.arange(layers, device=device)[:, None] * slots + index).reshape(-1)
-
-        def pick(t: torch.Tensor) -> torch.Tensor:
-            return t.reshape(layers * slots, b * h * d).index_select(0, rows).view(layers, n, b, h, d).permute(0, 2, 3, 1, 4)
-
-        new_keys, new_values = pick(keys), pick(values)
-        delta = (new_slot - index)[:, None, None, :]
-    else:  # per layer and KV head
-        keys = torch.stack([layer.keys for layer in cache.layers])
-        values = torch.stack([layer.values for layer in cache.layers])
-        layers, b, h, _, d = keys.shape
-        expanded = index[:, None, :, :, None].expand(layers, b, h, n, d)
-        new_keys, new_values = torch.gather(keys, 3, expanded), torch.gather(values, 3, expanded)
-        delta = (new_slot - index)[:, None]
+        kept = torch.stack([idx.expand(heads, -1) for idx in kept]) if any(i.dim() > 1 for i in kept) else torch.stack(kept)
+    n = kept.shape[-1]
+    plans = [None] * len(cache.layers)  # per layer: (slots to turn, their turns), or None when nothing moves
     if rope is not None:
-        new_keys = rope.rotate(new_keys, delta)
-    for layer, k, v in zip(cache.layers, new_keys.unbind(0), new_values.unbind(0)):
-        layer.keys, layer.values = k, v
+        delta = torch.arange(n, device=kept.device) + shift - kept
+        device = cache.layers[0].keys.device
+        shared = delta.dim() == 1
+        for layer_idx in range(1 if shared else len(cache.layers)):
+            turn = delta if shared else delta[layer_idx]
+            moving = torch.nonzero(turn.reshape(-1, n).ne(0).any(0))
+            if len(moving):
+                upto = int(moving[-1]) + 1
+                plans[layer_idx] = (upto, rope.turns(turn[..., :upto], device))
+        if shared:
+            plans = [plans[0]] * len(cache.layers)
+    for layer_idx, layer in enumerate(cache.layers):
+        idx = kept if kept.dim() == 1 else kept[layer_idx]
+        if idx.dim() == 1:
+            on_device = idx.to(layer.keys.device)
+            keys, values = layer.keys.index_select(2, on_device), layer.values.index_select(2, on_device)
+        else:
+            expanded = idx.to(layer.keys.device)[None, :, :, None].expand(layer.keys.shape[0], -1, -1, layer.keys.shape[-1])
+            keys, values = torch.gather(layer.keys, 2, expanded), torch.gather(layer.values, 2, expanded)
+        if plans[layer_idx] is not None:
+            upto, turns = plans[layer_idx]
+            keys[:, :, :upto] = rope.rotate(keys[:, :, :upto], turns=turns)
+        layer.keys, layer.values = keys, values
 
 
 def cache_bytes(cache: DynamicCache) -> int:

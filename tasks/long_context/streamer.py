@@ -15,11 +15,18 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
 
 
+REBASE_AFTER = 4096  # renumbering policies restart their positions from 0 once the next position passes this
+
+
 class Streamer:
     """One sequence's cache: forward chunks, compress with the policy, and track positions and KV bytes.
 
-    Positions are explicit: a renumbering policy (StreamingLLM, LaCache) continues at the cache length,
-    a position-keeping policy (SnapKV) continues at the number of tokens seen.
+    Positions are explicit. A position-keeping policy (SnapKV) continues at the number of tokens seen. A
+    renumbering policy (StreamingLLM, LaCache) keeps its cache at contiguous positions that end just before
+    the next token: after an eviction the kept keys are turned so that slot j sits at next_pos - n + j, which
+    gives every query exactly the relative positions of the papers' renumbering from 0 (RoPE sees only
+    differences), while the unmoved tail needs no rotation. Once next_pos passes REBASE_AFTER the positions
+    restart from 0 (all keys turned once), so absolute positions, and RoPE's float error, stay bounded.
     """
 
     def __init__(self, model: torch.nn.Module, policy: KVCachePolicy, ctx: CompressContext):
@@ -62,8 +69,11 @@ class Streamer:
         return out.logits.float()
 
     def compress(self) -> None:
-        self.policy.compress(self.cache, self.ctx)
-        if self.policy.renumbers:
+        rebase = self.policy.renumbers and self.next_pos > REBASE_AFTER
+        self.ctx.rebase = self.next_pos - self.length if rebase else None
+        evicted = self.policy.compress(self.cache, self.ctx)
+        self.ctx.rebase = None
+        if evicted and rebase:
             self.next_pos = self.length
 
     def _track(self) -> None:
