@@ -15,7 +15,7 @@ NEEDLES = 4
 
 
 class NiahOptions(RetrievalOptions):
-    lengths: list[int] = [1024, 2048, 4096]
+    lengths: list[int] = [1024, 2048]
     depths: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 
 
@@ -25,7 +25,7 @@ class NiahMultikey(NeedleTask):
     Options = NiahOptions
     spec = TaskSpec(
         name="niah_multikey", family="long_context", version="2", paper="https://arxiv.org/abs/2404.06654",
-        description="Four 'special magic number' needles for different keys in real text, 1k-4k tokens; the question asks for one.",
+        description="Four 'special magic number' needles for different keys in real text, 1k-2k tokens; the question asks for one.",
         splits=(LOCAL_SPLIT, offline_split("generated from the seed: keys, 7-digit values, distractor depths, text offset"),),
         metrics=RETRIEVAL_METRICS, main_metric="exact_match", requires="kv_cache", uses_model=True,
     )
