@@ -6,7 +6,11 @@ the steady state of `long_ppl`, for streamingllm and lacache at a budget of `cac
 interleaved blocks in one process, medians over `--tokens` steps per block; LaCache's time is also given as a
 multiple of StreamingLLM's (target <= 1.1x).
 
-    python benchmarks/stream_overhead.py [--caches 256 512] [--tokens 64] [--blocks 5]
+Then, on one passkey prompt (`--length` tokens, post mode, the default compressed first-token protocol, half the
+context as budget), LaCache's time to first token and time per output token as multiples of StreamingLLM's,
+interleaved the same way (target <= 1.1x).
+
+    python benchmarks/stream_overhead.py [--caches 256 512] [--tokens 64] [--blocks 5] [--length 2048]
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ import time
 import torch
 from transformers import DynamicCache
 
+from harness.meter import Clock
 from harness.models import load_causal_lm
 from harness.registry import METHODS
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, Rope
+from tasks.long_context.passkey import Passkey
+from tasks.long_context.retrieval import answer
 from tasks.long_context.streamer import Streamer
 
 
@@ -58,6 +65,7 @@ def main() -> None:
     parser.add_argument("--caches", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--blocks", type=int, default=5)
+    parser.add_argument("--length", type=int, default=2048)
     args = parser.parse_args()
     llm = load_causal_lm(None, "cpu")
     ids = haystack_ids(llm.tokenizer)[:4000]
@@ -73,6 +81,19 @@ def main() -> None:
             raw, stream, ladder = (statistics.median(medians[k]) for k in ("raw", "streamingllm", "lacache"))
             print(f"{cache_size:>6} {raw * 1e3:>8.1f}ms {stream * 1e3:>11.1f}ms {stream / raw:>5.2f}x {ladder * 1e3:>7.1f}ms "
                   f"{ladder / raw:>5.2f}x {ladder / stream:>20.2f}x")
+        task = Passkey({"lengths": [args.length], "depths": [0.5]})
+        prompt = task.prompt(task.samples("offline", None, 0)[0], llm.tokenizer)
+        ttft: dict[str, list[float]] = {"streamingllm": [], "lacache": []}
+        per_token: dict[str, list[float]] = {"streamingllm": [], "lacache": []}
+        for _ in range(args.blocks):
+            for name in ttft:
+                trace = answer(llm, METHODS.get(name)({}), prompt, task.options, Clock(torch.device("cpu")), 16, forced=True, score_gold=False)
+                ttft[name].append(trace.ttft)
+                per_token[name].append(statistics.median(trace.decode_times))
+        medians = {name: (statistics.median(ttft[name]), statistics.median(per_token[name])) for name in ttft}
+        (s_ttft, s_tok), (l_ttft, l_tok) = medians["streamingllm"], medians["lacache"]
+        print(f"passkey {len(prompt.context)} tokens, budget 0.5: time to first token streamingllm {s_ttft:.2f}s lacache {l_ttft:.2f}s "
+              f"({l_ttft / s_ttft:.2f}x); per output token {s_tok * 1e3:.1f}ms / {l_tok * 1e3:.1f}ms ({l_tok / s_tok:.2f}x)")
 
 
 if __name__ == "__main__":
