@@ -15,6 +15,7 @@ from baselines.lacache import LaCachePolicy
 from baselines.snapkv import SnapKV
 from baselines.streamingllm import StreamingLLM
 from harness.errors import HarnessError
+from harness.meter import Clock
 from harness.paired import mcnemar_p, paired_metrics
 from harness.registry import TASKS
 from harness.runner import plan_tasks
@@ -22,7 +23,6 @@ from harness.runtime import Runtime
 from tasks.long_context.kv import LEADING_TOKENS, CompressContext, Rope, gather
 from tasks.long_context.metrics import contains, exact_match
 from tasks.long_context.retrieval import answer
-from harness.meter import Clock
 from tests.conftest import harness_cli
 from tests.test_cli import one_line_error, records
 
