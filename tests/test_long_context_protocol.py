@@ -35,7 +35,7 @@ def random_cache(layers=3, heads=2, slots=12, dim=8, seed=0) -> DynamicCache:
     return cache
 
 
-def gather_layer_by_layer(cache: DynamicCache, index: torch.Tensor, rope: Rope) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def gather_layer_by_layer(cache: DynamicCache, index: torch.Tensor, rope: Rope, shift: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The plain per-layer, per-head surgery the vectorised gather must reproduce."""
     result = []
     for layer_idx, layer in enumerate(cache.layers):
@@ -44,20 +44,21 @@ def gather_layer_by_layer(cache: DynamicCache, index: torch.Tensor, rope: Rope) 
         per_head = idx.expand(heads, -1) if idx.dim() == 1 else idx
         keys = torch.stack([layer.keys[0, h, per_head[h]] for h in range(heads)])[None]
         values = torch.stack([layer.values[0, h, per_head[h]] for h in range(heads)])[None]
-        delta = torch.arange(per_head.shape[-1]) - per_head
+        delta = torch.arange(per_head.shape[-1]) + shift - per_head
         result.append((rope.rotate(keys, delta[None]), values))
     return result
 
 
+@pytest.mark.parametrize("shift", [0, 7])  # 7 = the evicted count: the kept tail stays put and the head is written before it
 @pytest.mark.parametrize("shape", ["shared", "per_layer", "per_head"])
-def test_vectorised_gather_equals_layer_by_layer_surgery(tiny_llm, shape):
+def test_vectorised_gather_equals_layer_by_layer_surgery(tiny_llm, shape, shift):
     rope = Rope(tiny_llm.model)
     cache = random_cache(dim=tiny_llm.model.config.hidden_size // tiny_llm.model.config.num_attention_heads)
     index = {"shared": torch.tensor([0, 1, 5, 9, 11]),
              "per_layer": torch.tensor([[0, 1, 5, 9, 11], [0, 2, 3, 10, 11], [0, 4, 6, 7, 11]]),
              "per_head": torch.tensor([[[0, 1, 5, 9, 11], [0, 3, 4, 8, 11]]] * 3)}[shape]
-    expected = gather_layer_by_layer(cache, index, rope)
-    gather(cache, index, rope)
+    expected = gather_layer_by_layer(cache, index, rope, shift)
+    gather(cache, index, rope, shift)
     for layer, (keys, values) in zip(cache.layers, expected):
         torch.testing.assert_close(layer.keys, keys, atol=1e-6, rtol=1e-5)
         torch.testing.assert_close(layer.values, values)

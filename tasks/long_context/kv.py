@@ -39,16 +39,35 @@ def budget_tokens(budget: float, context_tokens: int) -> int:
 
 
 class Rope:
-    """Rotates cached (already RoPE-encoded) keys by a position delta: R(p + d) k = R(d) R(p) k."""
+    """Rotates cached (already RoPE-encoded) keys by a position delta: R(p + d) k = R(d) R(p) k.
+
+    The cos and sin of every integer delta are computed once into a table (grown as larger deltas appear) and then
+    looked up, the same float32 values a direct `cos(delta * inv_freq)` gives, at the price of a copy.
+    """
 
     def __init__(self, model: torch.nn.Module):
         inv_freq = model.model.rotary_emb.inv_freq
         self.inv_freq = inv_freq.detach().float()
+        self._low, self._cos, self._sin = 0, torch.empty(0, len(self.inv_freq)), torch.empty(0, len(self.inv_freq))
+
+    def _cover(self, low: int, high: int) -> None:
+        span = self._cos.shape[0]
+        if self._low <= low and high < self._low + span:
+            return
+        low, high = min(low, self._low if span else low), max(high, self._low + span - 1 if span else high)
+        low, high = low - (high - low + 1) // 2, high + (high - low + 1) // 2  # room to grow into
+        angles = torch.arange(low, high + 1, dtype=torch.float32)[:, None] * self.inv_freq
+        self._low, self._cos, self._sin = low, angles.cos(), angles.sin()
 
     def turns(self, delta: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """cos and sin of the angles for integer position shifts `delta` ([..., d/2]; both key halves share them)."""
-        angles = delta.to(device, torch.float32)[..., None] * self.inv_freq.to(device)
-        return angles.cos(), angles.sin()
+        if delta.numel() == 0:
+            empty = torch.empty(*delta.shape, len(self.inv_freq), device=device)
+            return empty, empty
+        delta = delta.cpu().long()
+        self._cover(int(delta.min()), int(delta.max()))
+        rows = delta - self._low
+        return self._cos[rows].to(device), self._sin[rows].to(device)
 
     def rotate(self, keys: torch.Tensor, delta: torch.Tensor | None = None,
                turns: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
@@ -152,9 +171,10 @@ def gather(cache: DynamicCache, kept: torch.Tensor | list[torch.Tensor], rope: R
     relative to where slot 0 was (kept slot j at old slot i turns by j + shift - i).
 
     `kept` is one index for every layer and head ([n]), one per layer ([L, n]), one per layer and KV head
-    ([L, H_kv, n]), or a list of per-layer [n] / [H_kv, n] indices. Only the keys whose position changes are
-    rotated: the contiguous tail that ends the cache does not move when `shift` is the number of evicted
-    slots (the streamer's anchored numbering), so StreamingLLM turns just its sinks.
+    ([L, H_kv, n]), or a list of per-layer [n] / [H_kv, n] indices. Only the slots that move are touched: when
+    `shift` is the number of evicted slots (the streamer's anchored numbering) the kept tail that ends the cache
+    stays where it is, so the moving head is written (turned, with `rope`) into the slots just before it and the
+    layer becomes a view from slot `shift`: StreamingLLM moves just its sinks, as cheap as dropping a slot.
     """
     if not isinstance(kept, torch.Tensor):
         counts = {int(idx.shape[-1]) for idx in kept}
@@ -162,32 +182,36 @@ def gather(cache: DynamicCache, kept: torch.Tensor | list[torch.Tensor], rope: R
             raise RuntimeError(f"policy kept different token counts per layer {sorted(counts)}: the shared mask needs equal lengths")
         heads = cache.layers[0].keys.shape[1]
         kept = torch.stack([idx.expand(heads, -1) for idx in kept]) if any(i.dim() > 1 for i in kept) else torch.stack(kept)
-    n = kept.shape[-1]
-    plans = [None] * len(cache.layers)  # per layer: (slots to turn, their turns), or None when nothing moves
-    if rope is not None:
-        delta = torch.arange(n, device=kept.device) + shift - kept
-        device = cache.layers[0].keys.device
-        shared = delta.dim() == 1
-        for layer_idx in range(1 if shared else len(cache.layers)):
-            turn = delta if shared else delta[layer_idx]
-            moving = torch.nonzero(turn.reshape(-1, n).ne(0).any(0))
-            if len(moving):
-                upto = int(moving[-1]) + 1
-                plans[layer_idx] = (upto, rope.turns(turn[..., :upto], device))
-        if shared:
-            plans = [plans[0]] * len(cache.layers)
+    n, layers = kept.shape[-1], len(cache.layers)
+    delta = torch.arange(n, device=kept.device) + shift - kept  # [n], [L, n] or [L, H_kv, n]: 0 where a slot stays
+    per_layer = delta.dim() > 1
+    moved = delta.ne(0).reshape(layers if per_layer else 1, -1, n).any(1)
+    upto = (moved * torch.arange(1, n + 1, device=kept.device)).amax(-1).tolist()  # per layer: the moving head's width
+    in_place = shift >= 0 and shift + n == cache.layers[0].keys.shape[2]  # the unmoved tail ends the cache
+    turns = rope.turns(delta[..., :max(upto)], cache.layers[0].keys.device) if rope is not None and max(upto) else None
     for layer_idx, layer in enumerate(cache.layers):
-        idx = kept if kept.dim() == 1 else kept[layer_idx]
-        if idx.dim() == 1:
-            on_device = idx.to(layer.keys.device)
-            keys, values = layer.keys.index_select(2, on_device), layer.values.index_select(2, on_device)
+        idx = kept if not per_layer else kept[layer_idx]
+        width, at = (upto[layer_idx], layer_idx) if per_layer else (upto[0], ...)
+        if in_place:
+            keys, values = layer.keys[:, :, shift:], layer.values[:, :, shift:]
+            if width:
+                head_keys, head_values = _select(layer.keys, idx[..., :width]), _select(layer.values, idx[..., :width])
+                if turns is not None:
+                    head_keys = rope.rotate(head_keys, turns=(turns[0][at][..., :width, :], turns[1][at][..., :width, :]))
+                keys[:, :, :width], values[:, :, :width] = head_keys, head_values
         else:
-            expanded = idx.to(layer.keys.device)[None, :, :, None].expand(layer.keys.shape[0], -1, -1, layer.keys.shape[-1])
-            keys, values = torch.gather(layer.keys, 2, expanded), torch.gather(layer.values, 2, expanded)
-        if plans[layer_idx] is not None:
-            upto, turns = plans[layer_idx]
-            keys[:, :, :upto] = rope.rotate(keys[:, :, :upto], turns=turns)
+            keys, values = _select(layer.keys, idx), _select(layer.values, idx)
+            if width and turns is not None:
+                keys[:, :, :width] = rope.rotate(keys[:, :, :width], turns=(turns[0][at][..., :width, :], turns[1][at][..., :width, :]))
         layer.keys, layer.values = keys, values
+
+
+def _select(tensor: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Slots `idx` ([n], or [H_kv, n] per head) of a [B, H_kv, T, d] cache tensor, as a new tensor."""
+    idx = idx.to(tensor.device)
+    if idx.dim() == 1:
+        return tensor.index_select(2, idx)
+    return torch.gather(tensor, 2, idx[None, :, :, None].expand(tensor.shape[0], -1, -1, tensor.shape[-1]))
 
 
 def cache_bytes(cache: DynamicCache) -> int:
