@@ -66,15 +66,15 @@ def resumable_run(folder: Path, spec: CellSpec) -> str | None:
 def base_record(spec: CellSpec, task: Any, method: Any, env: dict[str, Any], run_id: str, status: Status) -> ResultRecord:
     from harness.environment import harness_info
 
-    task_cls = type(task)
+    task_spec = task.spec  # the instance's: its metrics may depend on the options
     return ResultRecord(
         run_id=run_id, created_at=datetime.now(timezone.utc), status=status, harness=HarnessInfo(**harness_info()),
-        task=TaskInfo(name=task_cls.spec.name, version=task_cls.spec.version, family=task_cls.spec.family, split=spec.split,
-                      spec_hash=task_cls.spec.spec_hash(), options=task.options_dict(), protocol=task.protocol()),
+        task=TaskInfo(name=task_spec.name, version=task_spec.version, family=task_spec.family, split=spec.split,
+                      spec_hash=task_spec.spec_hash(), options=task.options_dict(), protocol=task.protocol()),
         method=MethodInfo(name=method.name, version=method.version, family=method.family, params=method.params_dict()),
         config=RunConfig(seed=spec.seed, limit=spec.limit, device=env["device"], warmups=spec.warmups,
                          repeats=spec.repeats, command=spec.command),
-        main_metric=task_cls.spec.main_metric, environment=env,
+        main_metric=task_spec.main_metric, environment=env,
     )
 
 

@@ -66,11 +66,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     method_params = parse_kv(args.method_arg, "--method-arg")
     task_options = options_per_task(tasks, parse_kv(args.task_arg, "--task-arg"))
     specs = [
-        CellSpec(task=t, task_options=task_options[t], method=args.method, method_params=method_params, model=args.model,
+        CellSpec(task=t, task_options=options, method=args.method, method_params=method_params, model=args.model,
                  dtype=args.dtype, split=args.split, limit=args.limit, seed=args.seed, device=args.device,
                  warmups=args.warmups, repeats=args.repeats, out=str(args.out), resume=args.resume,
-                 command=_reproduce_command(args, t, task_options[t]))
-        for t in tasks
+                 command=_reproduce_command(args, t, options))
+        for t in tasks for options in TASKS.get(t).expand(task_options[t])
     ]
     outcomes = run(specs)
     records = [(load_record(o.record), o.record) for o in outcomes if o.record]

@@ -44,7 +44,8 @@ def plan_tasks(method_name: str, task_names: list[str] | None) -> list[str]:
                 raise HarnessError(f"task {name!r} does not run method {method_name!r}: {refusal}")
         return list(task_names)
     refused = dict(refused_tasks(method_name))
-    names = [name for name in TASKS.names() if TASKS.get(name).spec.requires == method_cls.protocol and name not in refused]
+    names = [name for name in TASKS.names() if TASKS.get(name).spec.requires == method_cls.protocol and name not in refused
+             and TASKS.get(name).default_plan]
     if not names:
         raise HarnessError(f"no task accepts method {method_name!r} ({method_cls.protocol}) yet")
     return names

@@ -122,7 +122,8 @@ def parse_options(model: type[BaseModel], values: dict[str, Any], what: str) -> 
 
 
 class Task(ABC):
-    """A benchmark task. Subclasses set `spec` (and `Options` for user-settable knobs).
+    """A benchmark task. Subclasses set `spec` (and `Options` for user-settable knobs); an instance may refine its
+    spec (metrics that depend on the options), which every record of it then carries.
 
     `reference_method` names the method every other run is compared with, pair by pair on shared sample ids,
     when its record is on the same board (e.g. `full` for KV-cache tasks).
@@ -131,6 +132,7 @@ class Task(ABC):
     spec: ClassVar[TaskSpec]
     Options: ClassVar[type[BaseModel]] = NoOptions
     reference_method: ClassVar[str | None] = None
+    default_plan: ClassVar[bool] = True  # False: runs only when asked for by name (--task)
 
     def __init__(self, options: dict[str, Any] | None = None):
         self.options = parse_options(self.Options, options or {}, f"task {self.spec.name}")
@@ -170,6 +172,11 @@ class Task(ABC):
         """How a paired comparison computes `metric`: the per-sample column and a statistic over axis 1 of
         [resamples, samples]; the mean of the metric's own column by default, None where it cannot be paired."""
         return metric, lambda values: values.mean(axis=1)
+
+    @classmethod
+    def expand(cls, options: dict[str, Any]) -> list[dict[str, Any]]:
+        """The option sets of the cells one run of this task makes (one record each); the options themselves by default."""
+        return [options]
 
     @classmethod
     def accepts(cls, method_cls: type["Method"]) -> str | None:

@@ -5,6 +5,7 @@ from harness.registry import Entry
 BUILTINS = [
     Entry("passkey", "tasks.long_context.passkey:Passkey", "long_context", "5-digit pass key hidden at depth x length in real text"),
     Entry("niah_multikey", "tasks.long_context.niah:NiahMultikey", "long_context", "RULER-style: several key-value needles, retrieve the asked one"),
+    Entry("lm_eval", "tasks.long_context.lm_eval_task:LmEvalTask", "long_context", "any lm-evaluation-harness task under a KV-cache policy (--task lm_eval --task-arg tasks=...)"),
     Entry("long_ppl", "tasks.long_context.long_ppl:LongPerplexity", "long_context", "perplexity streaming real text token by token under a bounded cache"),
     Entry("reasoning_hallucination", "tasks.hallucination.task:ReasoningHallucination", "hallucination", "detect corrupted reasoning traces from the model's internals (RHD)"),
     Entry("eeg_transfer", "tasks.eeg.task:EEGTransfer", "eeg", "abnormal-EEG detection at a target site: source-only, scratch, pretrained + fine-tuned"),

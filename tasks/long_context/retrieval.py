@@ -17,6 +17,7 @@ import math
 import random
 from abc import abstractmethod
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -39,8 +40,8 @@ LOCAL_SPLIT = SplitSpec(name="local", source="a local JSONL file of retrieval it
                         description="real data, e.g. RULER or LongBench items converted to {id, context, question, answer}")
 
 
-class RetrievalOptions(BaseModel):
-    """Task options for needle retrieval (set with --task-arg KEY=VALUE)."""
+class PrefillOptions(BaseModel):
+    """How a prompt is prefilled and compressed before its answer is read (shared by every prompt-answer task)."""
 
     model_config = ConfigDict(extra="forbid")
     mode: Literal["post", "stream"] = "post"
@@ -48,10 +49,15 @@ class RetrievalOptions(BaseModel):
         "compressed: question asked after compression, every answer token from the compressed cache; "
         "full: the LaCache reference protocol, first answer token from the uncompressed prefill of context + question"))
     chunk: int = Field(default=256, ge=1, description="stream mode: tokens prefilled between compressions")
+    measure_new_tokens: int = Field(default=16, ge=2, description="tokens decoded per measurement repeat")
+
+
+class RetrievalOptions(PrefillOptions):
+    """Task options for needle retrieval (set with --task-arg KEY=VALUE)."""
+
     lengths: list[int] = Field(default=[1024, 2048, 4096], min_length=1)
     depths: list[float] = Field(default=[round(i / 10, 1) for i in range(11)], min_length=1)
     per_cell: int = Field(default=1, ge=1, description="items per (length, depth): different keys and text offsets")
-    measure_new_tokens: int = Field(default=16, ge=2, description="tokens decoded per measurement repeat")
     data_file: str | None = Field(default=None, description="split 'local': a JSONL file of retrieval items")
 
 
@@ -79,18 +85,18 @@ class AnswerTrace:
 DEFAULT_BUDGET = 0.5  # share of the context a bounded policy keeps when its budget is not set
 
 
-def prefilled(prompt: Prompt, options: RetrievalOptions) -> list[int]:
+def prefilled(prompt: Prompt, options: PrefillOptions) -> list[int]:
     """The tokens prefilled before the first answer token: the context, and under `first_token=full` the question too."""
     return prompt.context + prompt.question if options.first_token == "full" else prompt.context
 
 
-def policy_context(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: RetrievalOptions) -> CompressContext:
+def policy_context(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: PrefillOptions) -> CompressContext:
     budget = policy.budget_for(len(prefilled(prompt, options)), DEFAULT_BUDGET)
     return CompressContext(budget=budget, protected=prompt.protected, num_layers=llm.model.config.num_hidden_layers,
                            rope=Rope(llm.model))
 
 
-def compression_plan(policy: KVCachePolicy, prompt: Prompt, options: RetrievalOptions, new_tokens: int) -> list[int]:
+def compression_plan(policy: KVCachePolicy, prompt: Prompt, options: PrefillOptions, new_tokens: int) -> list[int]:
     """Tokens added to the cache before each compression `answer` makes (for the policy's rehearsal)."""
     tokens = len(prefilled(prompt, options))
     step = tokens if options.mode == "post" else options.chunk
@@ -99,53 +105,58 @@ def compression_plan(policy: KVCachePolicy, prompt: Prompt, options: RetrievalOp
     return plan + ([1] * (new_tokens - 1) if decoding else [])
 
 
-def answer(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: RetrievalOptions, clock: Clock,
-           new_tokens: int, forced: bool = False, score_gold: bool = True) -> AnswerTrace:
-    """Prefill + compress + greedy decode under `options.first_token`; `forced` decodes exactly `new_tokens` tokens (for timing)."""
-    device = llm.model.device
+def prefill(streamer: Streamer, prompt: Prompt, options: PrefillOptions) -> torch.Tensor:
+    """Prefill and compress under `options` (mode, first_token); returns the first answer token's logits [V]."""
+    device = streamer.model.device
     full_first = options.first_token == "full"
-    # Under the reference protocol a streaming policy compresses after every decoded token too.
-    compress_decoding = full_first and policy.streams
+    tokens = prefilled(prompt, options)
+    step = max(len(tokens), 1) if options.mode == "post" else options.chunk
+    for start in range(0, len(tokens), step):
+        logits = streamer.forward(torch.tensor([tokens[start:start + step]], device=device))[0]
+        if not (full_first and start + step >= len(tokens)):
+            streamer.compress()
+    if full_first:  # the first answer token is read before the last compression
+        streamer.compress()
+        return logits[-1]
+    return streamer.forward(torch.tensor([prompt.question], device=device))[0][-1]
 
-    def ids(tokens: list[int]) -> torch.Tensor:
-        return torch.tensor([tokens], device=device)
 
+def compresses_decoding(policy: KVCachePolicy, options: PrefillOptions) -> bool:
+    """Under the reference protocol a streaming policy compresses after every decoded token too."""
+    return options.first_token == "full" and policy.streams
+
+
+def answer(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: PrefillOptions, clock: Clock,
+           new_tokens: int, forced: bool = False, score_gold: bool = True,
+           stop: Callable[[list[int]], bool] | None = None) -> AnswerTrace:
+    """Prefill + compress + greedy decode under `options.first_token`; `forced` decodes exactly `new_tokens` tokens
+    (for timing); `stop` ends decoding early once it is true of the tokens generated so far."""
+    device = llm.model.device
+    compress_decoding = compresses_decoding(policy, options)
     streamer = Streamer(llm.model, policy, policy_context(llm, policy, prompt, options))
     try:
         with torch.inference_mode():
             clock.mark()
-            tokens = prefilled(prompt, options)
-            step = len(tokens) if options.mode == "post" else options.chunk
-            for start in range(0, len(tokens), step):
-                logits = streamer.forward(ids(tokens[start:start + step]))[0]
-                if not (full_first and start + step >= len(tokens)):
-                    streamer.compress()
-            if full_first:  # the first answer token is read before the last compression
-                first_logits = logits[-1]
-                streamer.compress()
+            first_logits = logits = prefill(streamer, prompt, options)
             prefill_peak, prefill_tokens = streamer.peak_bytes, streamer.peak_tokens
             streamer.peak_bytes = 0
-            if not full_first:
-                logits = streamer.forward(ids(prompt.question))[0]
-                first_logits = logits[-1]
             clock.mark()
             gold_fork = streamer.fork() if score_gold else None
             generated: list[int] = []
             eos = llm.tokenizer.eos_token_id
             for i in range(new_tokens):
-                token = int(logits[-1].argmax())
+                token = int(logits.argmax())
                 generated.append(token)
-                if i == new_tokens - 1 or (not forced and token == eos):
+                if i == new_tokens - 1 or (not forced and (token == eos or (stop is not None and stop(generated)))):
                     break
-                logits = streamer.forward(ids([token]))[0]
+                logits = streamer.forward(torch.tensor([[token]], device=device))[0][-1]
                 if compress_decoding:
                     streamer.compress()
                 clock.mark()
             decode_bytes = streamer.peak_bytes
             gold_logprob = None
             if gold_fork is not None:
-                gold_logprob = torch.log_softmax(first_logits, -1)[prompt.gold[0]].item()
-                gold_logprob += teacher_forced_logprob(gold_fork, prompt.gold, compress_decoding)
+                gold_logprob = teacher_forced(gold_fork, first_logits, prompt.gold, compress_decoding)[0]
                 gold_fork.close()
     finally:
         streamer.close()
@@ -155,20 +166,69 @@ def answer(llm: LoadedModel, policy: KVCachePolicy, prompt: Prompt, options: Ret
                        ttft=times[0], decode_times=times[1:])
 
 
-def teacher_forced_logprob(streamer: Streamer, gold: list[int], compress_each: bool) -> float:
-    """Log-probability of gold[1:] fed after gold[0]: in one forward, or token by token compressing after each."""
-    if len(gold) < 2:
-        return 0.0
+def teacher_forced(streamer: Streamer, first_logits: torch.Tensor, tokens: list[int], compress_each: bool) -> tuple[float, bool]:
+    """Log-probability of `tokens` (the first scored from `first_logits`, the rest fed after it: in one forward, or
+    token by token compressing after each) and whether greedy decoding would have produced every one of them."""
+    first = torch.log_softmax(first_logits, -1)
+    total, greedy = first[tokens[0]].item(), int(first_logits.argmax()) == tokens[0]
+    if len(tokens) < 2:
+        return total, greedy
     device = streamer.model.device
     if not compress_each:
-        rest = torch.log_softmax(streamer.forward(torch.tensor([gold[:-1]], device=device), all_logits=True)[0], -1)
-        return sum(rest[i, tok].item() for i, tok in enumerate(gold[1:]))
-    total = 0.0
-    for previous, tok in zip(gold[:-1], gold[1:]):
-        logits = streamer.forward(torch.tensor([[previous]], device=device))[0]
+        rest = torch.log_softmax(streamer.forward(torch.tensor([tokens[:-1]], device=device), all_logits=True)[0], -1)
+        picked = rest[torch.arange(len(tokens) - 1), torch.tensor(tokens[1:])]
+        return total + picked.sum().item(), greedy and bool((rest.argmax(-1) == torch.tensor(tokens[1:])).all())
+    for previous, tok in zip(tokens[:-1], tokens[1:]):
+        logits = streamer.forward(torch.tensor([[previous]], device=device))[0][-1]
         streamer.compress()
-        total += torch.log_softmax(logits[-1], -1)[tok].item()
-    return total
+        step = torch.log_softmax(logits, -1)
+        total, greedy = total + step[tok].item(), greedy and int(step.argmax()) == tok
+    return total, greedy
+
+
+def policy_applied(outputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Leading tokens each policy really kept (its own, raised to the protected prefix) and the budgets in tokens."""
+    leading = sorted({o["leading_tokens_kept"] for o in outputs if o.get("leading_tokens_kept") is not None})
+    budgets = [o["budget_tokens"] for o in outputs if "budget_tokens" in o]
+    return {"leading_tokens_kept": leading or None, "budget_tokens_min": min(budgets, default=None),
+            "budget_tokens_max": max(budgets, default=None)}
+
+
+def measure_answer(llm: LoadedModel, method: KVCachePolicy, prompt: Prompt, options: PrefillOptions, meter: Meter) -> Measured:
+    """Time to first token and time per output token on one prompt (warm-ups, then repeats), with its KV bytes
+    beside the most the protocol allows the policy to hold."""
+    ttft, per_token, trace = [], [], None
+    for repeat in range(meter.warmups + meter.repeats):
+        trace = answer(llm, method, prompt, options, meter.clock(), options.measure_new_tokens, forced=True, score_gold=False)
+        if repeat >= meter.warmups:
+            ttft.append(trace.ttft)
+            per_token.extend(trace.decode_times)
+    per_tok = bytes_per_token(llm.model.config, llm.model.dtype)
+    ctx = policy_context(llm, method, prompt, options)
+    tokens = len(prefilled(prompt, options))
+    new_tokens = options.measure_new_tokens
+    if options.first_token == "full":
+        after = ctx.budget + (1 if method.streams else new_tokens)
+    else:
+        after = ctx.budget + len(prompt.question) + new_tokens
+    if not method.bounded:
+        allowed = len(prompt.context) + len(prompt.question) + new_tokens
+    elif options.mode == "post":
+        allowed = max(tokens, after)
+    else:
+        allowed = max(min(tokens, ctx.budget + options.chunk), after)
+    context_tokens = len(prompt.context)
+    latency = {
+        "time_to_first_token": meter.latency(ttft, context_tokens),
+        "time_per_output_token": meter.latency(per_token, context_tokens),
+    }
+    p50 = latency["time_to_first_token"].p50
+    return Measured(
+        latency=latency,
+        kv_cache=KVCacheMemory(peak_bytes=trace.peak_bytes, decode_bytes=trace.decode_bytes, peak_tokens=trace.peak_tokens,
+                               analytical_peak_bytes=allowed * per_tok),
+        throughput=Throughput(unit="prefill_tokens_per_s", value=context_tokens / p50 if p50 > 0 else math.inf),
+    )
 
 
 class NeedleTask(Task):
@@ -178,12 +238,7 @@ class NeedleTask(Task):
     reference_method: ClassVar[str | None] = "full"
 
     def applied(self, log_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-        """Leading tokens each policy really kept (its own, raised to the protected prefix) and the budgets in tokens."""
-        outputs = [row["output"] for row in log_rows]
-        leading = sorted({o["leading_tokens_kept"] for o in outputs if o.get("leading_tokens_kept") is not None})
-        budgets = [o["budget_tokens"] for o in outputs if "budget_tokens" in o]
-        return {"leading_tokens_kept": leading or None, "budget_tokens_min": min(budgets, default=None),
-                "budget_tokens_max": max(budgets, default=None)}
+        return policy_applied([row["output"] for row in log_rows])
 
     @abstractmethod
     def make_sample(self, rng: random.Random, length: int, depth: float) -> dict[str, Any]:
@@ -317,39 +372,5 @@ class NeedleTask(Task):
 
     def measure(self, method: KVCachePolicy, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
         """Time to first token and time per output token on the longest sample: warm-ups, then repeats."""
-        llm = runtime.llm
         sample = max(samples, key=lambda s: (s.inputs["length"], -s.inputs["depth"]))
-        prompt = self.prompt(sample, llm.tokenizer)
-        ttft, per_token, trace = [], [], None
-        for repeat in range(meter.warmups + meter.repeats):
-            trace = answer(llm, method, prompt, self.options, meter.clock(), self.options.measure_new_tokens,
-                           forced=True, score_gold=False)
-            if repeat >= meter.warmups:
-                ttft.append(trace.ttft)
-                per_token.extend(trace.decode_times)
-        per_tok = bytes_per_token(llm.model.config, llm.model.dtype)
-        ctx = policy_context(llm, method, prompt, self.options)
-        tokens = len(prefilled(prompt, self.options))
-        new_tokens = self.options.measure_new_tokens
-        if self.options.first_token == "full":
-            after = ctx.budget + (1 if method.streams else new_tokens)
-        else:
-            after = ctx.budget + len(prompt.question) + new_tokens
-        if not method.bounded:
-            allowed = len(prompt.context) + len(prompt.question) + new_tokens
-        elif self.options.mode == "post":
-            allowed = max(tokens, after)
-        else:
-            allowed = max(min(tokens, ctx.budget + self.options.chunk), after)
-        context_tokens = len(prompt.context)
-        latency = {
-            "time_to_first_token": meter.latency(ttft, context_tokens),
-            "time_per_output_token": meter.latency(per_token, context_tokens),
-        }
-        p50 = latency["time_to_first_token"].p50
-        return Measured(
-            latency=latency,
-            kv_cache=KVCacheMemory(peak_bytes=trace.peak_bytes, decode_bytes=trace.decode_bytes, peak_tokens=trace.peak_tokens,
-                                   analytical_peak_bytes=allowed * per_tok),
-            throughput=Throughput(unit="prefill_tokens_per_s", value=context_tokens / p50 if p50 > 0 else math.inf),
-        )
+        return measure_answer(runtime.llm, method, self.prompt(sample, runtime.llm.tokenizer), self.options, meter)
