@@ -1,4 +1,4 @@
-"""The `harness` command line: list, run, show, rescore, validate, verify, site, schema."""
+"""The `harness` command line: list, run, show, rescore, validate, verify, site, export, schema."""
 
 from __future__ import annotations
 
@@ -179,6 +179,18 @@ def cmd_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from harness.perf import export_pyperf
+    from harness.report import console
+    from harness.store import find_run, load_record
+
+    path = find_run(args.results, args.run)
+    names = export_pyperf(load_record(path), args.pyperf)
+    console.print(f"wrote {len(names)} latency series ({', '.join(names)}) to {args.pyperf}: read it with "
+                  f"`python -m pyperf stats {args.pyperf}`, compare two runs with `python -m pyperf compare_to A.json B.json`")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from harness.record import ResultRecord
 
@@ -241,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, default=Path("results"))
     p.add_argument("--out", type=Path, default=Path("site"))
     p.set_defaults(func=cmd_site)
+
+    p = sub.add_parser("export", help="write a run's latency series as pyperf JSON")
+    p.add_argument("run", help="run id or record path")
+    p.add_argument("--pyperf", type=Path, required=True, metavar="FILE", help="pyperf JSON file to write")
+    p.add_argument("--results", type=Path, default=Path("results"))
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("schema", help="print (or write) the result record's JSON Schema")
     p.add_argument("--out")

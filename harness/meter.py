@@ -10,10 +10,9 @@ from typing import Any
 
 import torch
 
+from harness.perf import stability_warnings
 from harness.record import LatencyStats, Memory
 from harness.stats import summarize
-
-UNSTABLE_STD_OVER_MEAN = 0.10
 
 
 class Clock:
@@ -71,7 +70,7 @@ class Meter:
         return LatencyStats(
             timer=self.timer, warmups=self.warmups if warmups is None else warmups, repeats=len(raw),
             context_tokens=context_tokens, raw=[float(x) for x in raw],
-            unstable=bool(stats["mean"] > 0 and stats["std"] > UNSTABLE_STD_OVER_MEAN * stats["mean"]), **stats,
+            unstable=bool(stability_warnings(raw)), **stats,
         )
 
     def reset_peak(self) -> None:

@@ -90,7 +90,7 @@ class LatencyStats(_Strict):
     min: float
     max: float
     raw: list[float]
-    unstable: bool = Field(description="std is over 10% of the mean (pyperf's warning)")
+    unstable: bool = Field(description="pyperf's stability checks warn (std >= 10% of the mean, min or max >= 50% from it, a value under 1 ms)")
 
 
 class Throughput(_Strict):

@@ -110,7 +110,7 @@ def record_detail(record: ResultRecord, path: Path) -> Table:
     if record.method.applied:
         rows.append(("applied", ", ".join(f"{k}={v}" for k, v in record.method.applied.items())))
     for scope, lat in record.performance.latency.items():
-        flag = "  UNSTABLE: std > 10% of mean" if lat.unstable else ""
+        flag = "  UNSTABLE (pyperf's checks)" if lat.unstable else ""
         rows.append((f"latency {scope}", f"p50 {human_seconds(lat.p50)} p90 {human_seconds(lat.p90)} "
                                          f"mean {human_seconds(lat.mean)} ± {human_seconds(lat.std)} ({lat.repeats} repeats){flag}"))
     mem = record.performance.memory

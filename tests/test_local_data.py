@@ -64,4 +64,4 @@ def test_local_split_bad_input(items_file, tiny_model_dir, tmp_path):
     one_line_error(harness_cli(*args, "--task-arg", f"data_file={tmp_path / 'missing.jsonl'}"), "does not exist")
     broken = tmp_path / "broken.jsonl"
     broken.write_text(items_file.read_text().splitlines()[0] + "\n" + json.dumps({"id": "x", "context": "c", "question": "q", "answer": "blue"}) + "\n")
-    one_line_error(harness_cli(*args, "--task-arg", f"data_file={broken}"), "line 2 is not a retrieval item (Value error, answer must be a number")
+    one_line_error(harness_cli(*args, "--task-arg", f"data_file={broken}"), "row 2 is not a retrieval item (Value error, answer must be a number")

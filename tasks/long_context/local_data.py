@@ -1,18 +1,18 @@
-"""The real-data path of the retrieval tasks: items from a local JSONL file (RULER / LongBench style, converted).
+"""The real-data path of the retrieval tasks: items from a table (RULER / LongBench style, converted).
 
-One JSON object per line: {"id", "context", "question", "answer"} with optional "prefix" (the protected
-instruction before the context), "length" and "depth" (kept for the depth x length table).
+A JSONL / CSV / parquet file, a `save_to_disk` folder or a Hub dataset in the local cache, read with `datasets`;
+fields {"id", "context", "question", "answer"} with optional "prefix" (the protected instruction before the
+context), "length" and "depth" (kept for the depth x length table); `columns` maps them to other column names.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from harness.errors import HarnessError
+from harness.tables import read_table
 
 
 class LocalItem(BaseModel):
@@ -35,25 +35,24 @@ class LocalItem(BaseModel):
         return value.strip()
 
 
-def read_items(path: str | None) -> list[LocalItem]:
+def read_items(path: str | None, columns: dict[str, str] | None = None, split: str | None = None) -> tuple[list[LocalItem], str]:
+    """Retrieval items from a JSONL / CSV / parquet file, a `save_to_disk` folder or a cached Hub dataset (through
+    `datasets`), columns renamed by `columns` (item field -> source column); returns them and their pin."""
     if not path:
-        raise HarnessError("the local split needs a file: add --task-arg data_file=/path/to/items.jsonl")
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise HarnessError(f"data file {file} does not exist: pass an existing JSONL file with --task-arg data_file=...")
+        raise HarnessError("the local split needs a file: add --task-arg data_file=/path/to/items.jsonl (or a save_to_disk folder, or a cached Hub id)")
+    if not Path(path).expanduser().exists() and Path(path).suffix:
+        raise HarnessError(f"data file {path} does not exist: pass an existing JSONL file with --task-arg data_file=...")
+    table = read_table(path, columns, split)
     items = []
-    for number, line in enumerate(file.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in enumerate(table.rows, 1):
+        row = {key: str(value) if key in ("id", "answer") and value is not None else value for key, value in row.items()}
         try:
-            items.append(LocalItem.model_validate(json.loads(line)))
-        except (ValueError, ValidationError) as exc:
-            reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "not JSON"
-            raise HarnessError(f"{file} line {number} is not a retrieval item ({reason}): expected id, context, question, answer") from None
+            items.append(LocalItem.model_validate(row))
+        except ValidationError as exc:
+            raise HarnessError(f"{path} row {number} is not a retrieval item ({exc.errors()[0]['msg']}): expected id, "
+                               f"context, question, answer (rename columns with --task-arg columns='{{\"context\": \"...\"}}')") from None
     if not items:
-        raise HarnessError(f"{file} holds no items: one JSON object per line")
-    return items
+        raise HarnessError(f"{path} holds no items: one JSON object per line")
+    return items, table.pinned
 
 
-def file_sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).expanduser().read_bytes()).hexdigest()

@@ -22,6 +22,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import HarnessError
+from harness.tables import BUILDERS, read_table
 from harness.meter import Meter
 from harness.method import Method
 from harness.record import KVCacheMemory, MetricValue, Throughput
@@ -48,10 +49,13 @@ class PerplexityOptions(BaseModel):
     chunk: int = Field(default=1, ge=1, description="tokens per forward: 1 is the papers' protocol; more is a faster "
                        "chunked stream whose cache holds up to budget + chunk tokens")
     batch: int = Field(default=8, ge=1, description="passages streamed side by side (speed only; results per passage are unchanged)")
-    text_file: str | None = Field(default=None, description="split 'local': a UTF-8 text file (e.g. a PG-19 book)")
+    text_file: str | None = Field(default=None, description="split 'local': a UTF-8 text file (e.g. a PG-19 book), or a "
+                                  "table (JSONL / CSV / parquet file, save_to_disk folder, cached Hub id) whose text_column is joined")
+    text_column: str = Field(default="text", description="split 'local', a table: the column holding the text")
+    data_split: str | None = Field(default=None, description="split 'local': the split of a dataset folder or Hub id")
 
 
-LOCAL_TEXT = SplitSpec(name="local", source="a local UTF-8 text file (--task-arg text_file=...)",
+LOCAL_TEXT = SplitSpec(name="local", source="a UTF-8 text file or a table of texts, read with datasets (--task-arg text_file=...)",
                        description="consecutive passages from the start of the file, e.g. a PG-19 book")
 
 
@@ -72,6 +76,8 @@ class LongPerplexity(Task):
     )
 
     _local_ids: list[int] | None = None  # the local text file, tokenised once
+    _text: str | None = None
+    _pinned: str | None = None
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
@@ -112,14 +118,24 @@ class LongPerplexity(Task):
         }
 
     def _local_text(self) -> str:
-        path = Path(self.options.text_file).expanduser() if self.options.text_file else None
-        if path is None or not path.is_file():
-            raise HarnessError("the local split needs an existing text file: add --task-arg text_file=/path/to/book.txt")
-        return path.read_text(encoding="utf-8", errors="replace")
+        """The local text: a .txt file as it is, or a table's text column joined by blank lines (rows in order)."""
+        if self._text is None:
+            source = self.options.text_file
+            path = Path(source).expanduser() if source else None
+            if path is None or not (path.exists() or "/" in source):
+                raise HarnessError("the local split needs an existing text file: add --task-arg text_file=/path/to/book.txt")
+            if path.is_file() and path.suffix.lower() not in BUILDERS or path.suffix.lower() == ".txt":
+                self._text = path.read_text(encoding="utf-8", errors="replace")
+                self._pinned = hashlib.sha256(self._text.encode()).hexdigest()
+            else:
+                table = read_table(source, {"text": self.options.text_column}, self.options.data_split)
+                self._text, self._pinned = "\n\n".join(str(row["text"]) for row in table.rows), table.pinned
+        return self._text
 
     def dataset_source(self, split: str) -> tuple[str, str | None]:
         if split == LOCAL_TEXT.name:
-            return str(self.options.text_file), hashlib.sha256(self._local_text().encode()).hexdigest()
+            self._local_text()
+            return str(self.options.text_file), self._pinned
         return super().dataset_source(split)
 
     def _ids(self, sample: Sample, tokenizer) -> list[int]:

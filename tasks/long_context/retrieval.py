@@ -31,12 +31,12 @@ from harness.runtime import Runtime
 from harness.task import Measured, Sample, SplitSpec, Task
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, bytes_per_token
-from tasks.long_context.local_data import file_sha256, read_items
+from tasks.long_context.local_data import read_items
 from tasks.long_context.metrics import contains, exact_match, partial_credit
 from tasks.long_context.streamer import Streamer
 
 EXTRA_NEW_TOKENS = 4  # decode budget beyond the gold answer's length
-LOCAL_SPLIT = SplitSpec(name="local", source="a local JSONL file of retrieval items (--task-arg data_file=...)",
+LOCAL_SPLIT = SplitSpec(name="local", source="retrieval items from a file, a save_to_disk folder or a cached Hub id (--task-arg data_file=...)",
                         description="real data, e.g. RULER or LongBench items converted to {id, context, question, answer}")
 
 
@@ -58,7 +58,10 @@ class RetrievalOptions(PrefillOptions):
     lengths: list[int] = Field(default=[1024, 2048, 4096], min_length=1)
     depths: list[float] = Field(default=[round(i / 10, 1) for i in range(11)], min_length=1)
     per_cell: int = Field(default=1, ge=1, description="items per (length, depth): different keys and text offsets")
-    data_file: str | None = Field(default=None, description="split 'local': a JSONL file of retrieval items")
+    data_file: str | None = Field(default=None, description="split 'local': retrieval items (JSONL / CSV / parquet file, "
+                                  "save_to_disk folder or a Hub id in the local cache)")
+    data_split: str | None = Field(default=None, description="split 'local': the split of a dataset folder or Hub id")
+    columns: dict[str, str] | None = Field(default=None, description="split 'local': item field -> source column")
 
 
 @dataclass
@@ -236,6 +239,7 @@ class NeedleTask(Task):
 
     Options: ClassVar[type[BaseModel]] = RetrievalOptions
     reference_method: ClassVar[str | None] = "full"
+    _pinned: str | None = None  # what the local split read (file sha256 or dataset fingerprint)
 
     def applied(self, log_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         return policy_applied([row["output"] for row in log_rows])
@@ -262,7 +266,8 @@ class NeedleTask(Task):
 
     def _local_samples(self, limit: int | None) -> list[Sample]:
         found = []
-        for item in read_items(self.options.data_file):
+        items, self._pinned = read_items(self.options.data_file, self.options.columns, self.options.data_split)
+        for item in items:
             length = item.length if item.length is not None else len(item.context)
             depth = item.depth if item.depth is not None else 0.0
             inputs = {"prefix": item.prefix, "text": item.context, "question": item.question, "answer": item.answer,
@@ -272,7 +277,9 @@ class NeedleTask(Task):
 
     def dataset_source(self, split: str) -> tuple[str, str | None]:
         if split == LOCAL_SPLIT.name:
-            return str(self.options.data_file), file_sha256(self.options.data_file)
+            if self._pinned is None:
+                self._pinned = read_items(self.options.data_file, self.options.columns, self.options.data_split)[1]
+            return str(self.options.data_file), self._pinned
         return super().dataset_source(split)
 
     def prompt(self, sample: Sample, tokenizer) -> Prompt:
