@@ -16,6 +16,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.record import ResultRecord
+from harness.registry import TASKS
 from harness.store import load_record, record_paths, safe_name
 
 BOARD_KEYS = ["task", "task_version", "hardware", "model", "dtype", "split", "limit", "options_key"]
@@ -120,7 +121,8 @@ def board_label(board: pd.DataFrame, task_frame: pd.DataFrame) -> str:
         parts.append(f"limit {first['limit']}")
     usual = json.loads(task_frame["options_key"].mode().iloc[0])
     options = json.loads(first["options_key"])
-    changed = sorted(k for k in set(options) | set(usual) if options.get(k, UNSET) != usual.get(k, UNSET))
+    named = set(getattr(TASKS.get(first["task"]), "label_options", ())) if first["task"] in TASKS.names() else set()
+    changed = sorted(k for k in set(options) | set(usual) if options.get(k, UNSET) != usual.get(k, UNSET) or k in named)
     if changed:
         parts.append("options " + ", ".join(f"{k}={canonical(options[k]) if k in options else 'unset'}" for k in changed))
     if first["task_version"] != task_frame["task_version"].mode().iloc[0]:

@@ -133,6 +133,7 @@ class Task(ABC):
     Options: ClassVar[type[BaseModel]] = NoOptions
     reference_method: ClassVar[str | None] = None
     default_plan: ClassVar[bool] = True  # False: runs only when asked for by name (--task)
+    label_options: ClassVar[tuple[str, ...]] = ()  # options every board label names (they say what the board is)
 
     def __init__(self, options: dict[str, Any] | None = None):
         self.options = parse_options(self.Options, options or {}, f"task {self.spec.name}")

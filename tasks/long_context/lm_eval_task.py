@@ -68,6 +68,7 @@ class LmEvalTask(Task):
     Options: ClassVar[type[BaseModel]] = LmEvalOptions
     reference_method: ClassVar[str | None] = "full"
     default_plan: ClassVar[bool] = False
+    label_options: ClassVar[tuple[str, ...]] = ("tasks",)
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
