@@ -29,6 +29,7 @@ def go_offline() -> None:
         raise HarnessError("the lm_eval task needs lm-eval: pip install -e '.[lm-eval]' (scripts/setup.sh installs it)")
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"
+    os.environ["TQDM_DISABLE"] = "1"  # lm-eval's and datasets' progress bars; the cell shows its own
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
     logging.getLogger("lm-eval").setLevel(logging.ERROR)
 
