@@ -13,6 +13,7 @@ from harness.models import EMBEDDED_ID
 from harness.record import ResultRecord
 
 DEFAULT_WARMUPS, DEFAULT_REPEATS = 1, 3
+DEFAULT_DTYPE = {"cpu": "float32", "cuda": "bfloat16"}  # what `harness run` loads a model in without --dtype
 
 
 def _defaults(registry_name: str, name: str) -> dict[str, Any]:
@@ -43,14 +44,16 @@ def _value(value: Any) -> str:
 
 def reproduce_command(record: ResultRecord) -> str:
     """`harness run ...` with the record's method, parameters, task, options, model, dtype, split, limit, seed and
-    timing repeats; options and parameters equal to the installed defaults are left out. Every word is shell-quoted."""
+    timing repeats; defaults (options and parameters as installed, the device's dtype) are left out, so the command
+    is the configuration a plain run had and `--resume` on it finds that run. Every word is shell-quoted."""
     parts = ["harness", "run", "--method", record.method.name, "--task", record.task.name,
              "--split", record.task.split, "--seed", str(record.config.seed)]
     base = record.method.base_model
     if base is not None:
         if base.id != EMBEDDED_ID:
             parts += ["--model", base.id]
-        parts += ["--dtype", base.dtype]
+        if base.dtype != DEFAULT_DTYPE.get(record.config.device):
+            parts += ["--dtype", base.dtype]
     if record.config.limit is not None:
         parts += ["--limit", str(record.config.limit)]
     if record.config.warmups != DEFAULT_WARMUPS:
