@@ -275,10 +275,13 @@ def prepare_out(out: Path) -> None:
 def build_site(results: Path, out: Path) -> "SiteBuilder":
     """Build into a temporary sibling folder, then swap it in, so a failed build leaves the old site intact."""
     prepare_out(out)
-    builder = SiteBuilder(results)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise HarnessError(f"cannot write the site into {out.parent} ({exc.strerror}): choose a writable --out") from None
+    try:
+        builder = SiteBuilder(results)
         builder.build(staging)
         staging.chmod(0o755)
         if out.exists():

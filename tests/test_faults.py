@@ -231,7 +231,7 @@ def test_a_full_disk_is_one_line_and_resumable(tmp_path):
 
 def test_a_samples_file_corrupted_mid_way(tmp_path):
     out = tmp_path / "results"
-    proc = spawn(*CELL, "--out", str(out), env={WRITE_DELAY_ENV: "1.0"})
+    proc = spawn(*CELL, "--out", str(out), env={WRITE_DELAY_ENV: "0.5"})
     while not any(len(ids) >= 2 for ids in logs(out).values()):
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)  # parent and worker at once: no record, an unfinished samples log
