@@ -36,7 +36,7 @@ def main() -> None:
                                  0.5 + method / 50, run_index=i, hardware=HARDWARE[hardware], seed=seed)
         generated = time.perf_counter() - start
         start = time.perf_counter()
-        count = build_site(results, site)
+        count = len(build_site(results, site).items)
         built = time.perf_counter() - start
         pages = sum(1 for _ in site.rglob("*.html"))
         size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import HarnessError
+from harness.integrity import Checker
 from harness.record import ResultRecord
 from harness.registry import TASKS
 from harness.store import load_record, record_paths, safe_name
@@ -37,9 +38,32 @@ class LoadedRecord:
     path: Path
 
 
+@dataclass
+class Vetted:
+    """The records under a results folder that pass `harness validate`, the others with their reasons, and warnings."""
+
+    items: list[LoadedRecord]
+    rejected: list[tuple[Path, list[str]]]
+    warnings: list[str]
+
+
 def load_all(results: Path) -> list[LoadedRecord]:
-    """Every record under `results`; an unreadable record is an error naming the file (`harness validate` lists all)."""
-    return [LoadedRecord(load_record(path), path) for path in record_paths(results)]
+    """Every record under `results` that passes validation (see `vetted` for the others)."""
+    return vetted(results).items
+
+
+def vetted(results: Path) -> Vetted:
+    """Every record under `results`, checked as `harness validate` checks it."""
+    checker = Checker()
+    found = Vetted([], [], [])
+    for path in record_paths(results):
+        report = checker.check(path)
+        found.warnings += report.warnings
+        if report.ok:
+            found.items.append(LoadedRecord(load_record(path), path))
+        else:
+            found.rejected.append((path, report.problems))
+    return found
 
 
 def record_row(item: LoadedRecord) -> dict[str, object]:

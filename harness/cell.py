@@ -5,8 +5,11 @@ Usage (internal): python -m harness.cell < cell-spec.json
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import secrets
 import sys
 import traceback
 from datetime import datetime, timezone
@@ -16,12 +19,17 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.errors import HarnessError
+from harness.lifeline import Interrupted, bind_to_parent
 from harness.paired import compare_with, find_reference
 from harness.record import (Artifacts, BaseModelInfo, Comparison, DatasetInfo, HarnessInfo, MethodInfo, Performance, ResultRecord,
                             RunConfig, Status, TaskInfo)
-from harness.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, sha256_file, write_record
+from harness.reproduce import reproduce_command
+from harness.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, load_record, safe_name, sha256_file, write_record
+from harness.task import Sample
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
 
 
 class CellSpec(BaseModel):
@@ -41,26 +49,56 @@ class CellSpec(BaseModel):
     repeats: int = 3
     out: str = "results"
     resume: bool = False
-    command: str = ""
+    sample_ids: list[str] | None = None  # only these samples of the split (harness verify's informative choice)
     outcome_path: str | None = None
+    parent_pid: int | None = None  # the worker stops when this process is gone
 
     def config_hash(self) -> str:
-        keys = ("task", "task_options", "method", "method_params", "model", "dtype", "split", "limit", "seed", "device")
-        return hashlib.sha256(json.dumps(self.model_dump(include=set(keys)), sort_keys=True).encode()).hexdigest()[:8]
+        keys = {"task", "task_options", "method", "method_params", "model", "dtype", "split", "limit", "seed", "device"}
+        if self.sample_ids is not None:
+            keys.add("sample_ids")
+        return hashlib.sha256(json.dumps(self.model_dump(include=keys), sort_keys=True).encode()).hexdigest()[:8]
+
+    def lock_name(self) -> str:
+        """The cell's lock in its results folder: task, method and configuration."""
+        return f"{safe_name(self.task)}--{safe_name(self.method)}--{self.config_hash()}"
 
 
 def new_run_id(spec: CellSpec) -> str:
-    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{spec.config_hash()}"
+    """Time to the second, 48 random bits, the configuration hash: unique even for identical runs started together."""
+    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(6)}-{spec.config_hash()}"
+
+
+def run_logs(root: Path, spec: CellSpec, pattern: str = "") -> list[Path]:
+    """Samples logs of this exact configuration under `root` (`pattern` adds folder levels), newest first."""
+    return sorted(root.glob(f"{pattern}*-{spec.config_hash()}{SAMPLES_SUFFIX}"), key=lambda p: p.name, reverse=True)
+
+
+def finished(log: Path) -> bool:
+    """Whether the run that wrote this samples log has a complete record."""
+    record = log.with_name(log.name.removesuffix(SAMPLES_SUFFIX) + ".json")
+    return record.exists() and load_record(record).status == "complete"
 
 
 def resumable_run(folder: Path, spec: CellSpec) -> str | None:
     """The newest run of this exact configuration whose samples were logged but whose record is not complete."""
-    for log in sorted(folder.glob(f"*-{spec.config_hash()}{SAMPLES_SUFFIX}"), reverse=True):
-        run_id = log.name.removesuffix(SAMPLES_SUFFIX)
-        record = folder / f"{run_id}.json"
-        if not record.exists() or json.loads(record.read_text()).get("status") != "complete":
-            return run_id
+    for log in run_logs(folder, spec):
+        if not finished(log):
+            return log.name.removesuffix(SAMPLES_SUFFIX)
     return None
+
+
+def open_run(folder: Path, spec: CellSpec) -> str:
+    """The run to write: the unfinished one under --resume, else a fresh id claimed atomically."""
+    if spec.resume:
+        found = resumable_run(folder, spec)
+        if found is None:
+            raise HarnessError(f"nothing to resume in {folder}: no unfinished run of this configuration; run without --resume")
+        return found
+    while True:
+        run_id = new_run_id(spec)
+        if SampleLog(folder / f"{run_id}{SAMPLES_SUFFIX}").claim():
+            return run_id
 
 
 def base_record(spec: CellSpec, task: Any, method: Any, env: dict[str, Any], run_id: str, status: Status) -> ResultRecord:
@@ -72,8 +110,8 @@ def base_record(spec: CellSpec, task: Any, method: Any, env: dict[str, Any], run
         task=TaskInfo(name=task_spec.name, version=task_spec.version, family=task_spec.family, split=spec.split,
                       spec_hash=task_spec.spec_hash(), options=task.options_dict(), protocol=task.protocol()),
         method=MethodInfo(name=method.name, version=method.version, family=method.family, params=method.params_dict()),
-        config=RunConfig(seed=spec.seed, limit=spec.limit, device=env["device"], warmups=spec.warmups,
-                         repeats=spec.repeats, command=spec.command),
+        config=RunConfig(seed=spec.seed, limit=spec.limit, sample_ids=spec.sample_ids, device=env["device"],
+                         warmups=spec.warmups, repeats=spec.repeats, command=""),
         main_metric=task_spec.main_metric, environment=env,
     )
 
@@ -86,6 +124,23 @@ def compare_with_reference(task: Any, method_name: str, record: ResultRecord, ro
         return None
     found = find_reference(record, cell_dir(out, record.task.name, reference, model_id, hardware_key))
     return None if found is None else compare_with(task, rows, path, *found, seed)
+
+
+def select_samples(samples: list[Sample], ids: list[str] | None) -> list[Sample]:
+    """The split's samples, or only those named (in split order); an unknown id is an error."""
+    if ids is None:
+        return samples
+    known = {s.id for s in samples}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise HarnessError(f"sample {unknown[0]!r} is not in this split: the task changed since the record was made")
+    wanted = set(ids)
+    return [s for s in samples if s.id in wanted]
+
+
+def full_disk(folder: Path, done: int) -> HarnessError:
+    return HarnessError(f"no space left on the device holding {folder}: free some space, then rerun with --resume "
+                        f"(the {done} finished sample(s) are kept)")
 
 
 def run_cell(spec: CellSpec) -> tuple[Status, Path]:
@@ -106,16 +161,19 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
     meter = Meter(device, spec.warmups, spec.repeats)
     meter.reset_peak()
 
-    samples = task.samples(spec.split, spec.limit, spec.seed)
+    samples = select_samples(task.samples(spec.split, spec.limit, spec.seed), spec.sample_ids)
     task.check(method, runtime, samples)
-    task.prepare(method, runtime, spec.split, spec.seed)
     model_id = runtime.llm.id if task_cls.spec.uses_model else spec.model
     folder = cell_dir(Path(spec.out), task_cls.spec.name, method.name, model_id, env["hardware_key"])
     ensure_dir(folder)
-    run_id = (resumable_run(folder, spec) if spec.resume else None) or new_run_id(spec)
+    run_id = open_run(folder, spec)
     log = SampleLog(folder / f"{run_id}{SAMPLES_SUFFIX}")
     done = {row["id"]: row for row in log.read()}
+    # A resumed run's earlier record no longer describes its samples once they change: until this run writes
+    # its own, the samples log alone is what --resume continues.
+    (folder / f"{run_id}.json").unlink(missing_ok=True)
     log.repair_tail()
+    task.prepare(method, runtime, spec.split, spec.seed)
 
     status: Status = "complete"
     error = None
@@ -139,10 +197,17 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
         performance = Performance(latency=measured.latency, throughput=measured.throughput, memory=memory)
     except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
         status, error = "oom", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'out of memory'}"
+    except Interrupted:
+        status, error = "partial", "stopped from outside (the harness run ended); rerun with --resume to finish"
     except KeyboardInterrupt:
         status, error = "partial", "interrupted by the user; rerun with --resume to finish"
     except HarnessError:
         raise
+    except OSError as exc:
+        if exc.errno in FULL_DISK:
+            raise full_disk(folder, len(done)) from None
+        traceback.print_exc()
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a failing cell is a result, not a crash of the whole run
         traceback.print_exc()
         status, error = "failed", f"{type(exc).__name__}: {exc}"
@@ -153,6 +218,7 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
     if runtime.llm_loaded:
         llm = runtime.llm
         record.method.base_model = BaseModelInfo(id=llm.id, revision=llm.revision, dtype=llm.dtype)
+    record.config.command = reproduce_command(record)
     rows = [done[s.id] for s in samples if s.id in done]
     evaluated = [s for s in samples if s.id in done]
     path = folder / f"{run_id}.json"
@@ -169,7 +235,12 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
     record.performance = performance
     if log.path.exists():
         record.artifacts = Artifacts(samples=log.path.name, sha256=sha256_file(log.path))
-    write_record(path, record)
+    try:
+        write_record(path, record)
+    except OSError as exc:
+        if exc.errno in FULL_DISK:
+            raise full_disk(folder, len(rows)) from None
+        raise
     return record.status, path
 
 
@@ -182,15 +253,21 @@ def quiet_libraries() -> None:
 
 
 def main() -> int:
-    quiet_libraries()
     spec = CellSpec.model_validate_json(sys.stdin.read())
+    if spec.parent_pid is not None:
+        bind_to_parent(spec.parent_pid)
     outcome: dict[str, Any]
     code = 0
     try:
+        quiet_libraries()
         status, path = run_cell(spec)
         outcome = {"status": status, "record": str(path)}
     except HarnessError as exc:
         outcome, code = {"status": "bad_input", "error": str(exc)}, EXIT_BAD_INPUT
+    except Interrupted:  # stopped before any sample ran, or while its record was being written: nothing to record
+        return EXIT_INTERRUPTED
+    if spec.parent_pid is not None and os.getppid() != spec.parent_pid:
+        return EXIT_INTERRUPTED  # nobody is left to read the outcome
     if spec.outcome_path:
         Path(spec.outcome_path).write_text(json.dumps(outcome))
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,8 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     specs = [
         CellSpec(task=t, task_options=options, method=args.method, method_params=method_params, model=args.model,
                  dtype=args.dtype, split=args.split, limit=args.limit, seed=args.seed, device=args.device,
-                 warmups=args.warmups, repeats=args.repeats, out=str(args.out), resume=args.resume,
-                 command=_reproduce_command(args, t, options))
+                 warmups=args.warmups, repeats=args.repeats, out=str(args.out), resume=args.resume)
         for t in tasks for options in TASKS.get(t).expand(task_options[t])
     ]
     outcomes = run(specs)
@@ -81,19 +79,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"build the leaderboard with `harness site --results {args.out}` and open site/index.html.")
     failed = [o for o in outcomes if o.status in ("failed", "oom")]
     return 1 if failed else 0
-
-
-def _reproduce_command(args: argparse.Namespace, task: str, task_options: dict[str, Any]) -> str:
-    parts = ["harness", "run", "--method", args.method, "--task", task, "--split", args.split, "--seed", str(args.seed)]
-    if args.model:
-        parts += ["--model", args.model]
-    if args.limit is not None:
-        parts += ["--limit", str(args.limit)]
-    for value in args.method_arg:
-        parts += ["--method-arg", value]
-    for key, value in task_options.items():
-        parts += ["--task-arg", f"{key}={json.dumps(value, separators=(',', ':')) if not isinstance(value, str) else value}"]
-    return shlex.join(parts)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -124,23 +109,36 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     from harness.store import find_run
 
     path = find_run(args.results, args.run)
-    console.print(record_detail(rescore(path), path))
-    return 0
+    record, differences = rescore(path, args.write)
+    console.print(record_detail(record, path))
+    if not differences:
+        console.print("the re-scored figures equal the record's")
+        return 0
+    for line in differences:
+        print(f"{'rewritten' if args.write else 'error'}: {line}", file=sys.stderr)
+    if args.write:
+        console.print(f"rewrote {path} and its samples file with the re-scored figures")
+        return 0
+    print(f"error: the re-scored figures differ from {path}: rerun with --write to rewrite it (or rerun the cell)", file=sys.stderr)
+    return 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.integrity import check_record
+    from harness.integrity import Checker
     from harness.store import record_paths
 
-    seen: dict[str, Path] = {}
-    count, problems = 0, []
+    checker = Checker()
+    count, problems = 0, 0
     for root in args.paths:
         for path in record_paths(Path(root)):
             count += 1
-            problems += check_record(path, seen)
-    for line in problems:
-        print(f"error: {line}", file=sys.stderr)
-    print(f"{count} record(s) checked, {len(problems)} problem(s)")
+            report = checker.check(path)
+            for line in report.warnings:
+                print(f"warning: {line}", file=sys.stderr)
+            for line in report.problems:
+                print(f"error: {line}", file=sys.stderr)
+            problems += len(report.problems)
+    print(f"{count} record(s) checked, {problems} problem(s)")
     return 1 if problems else 0
 
 
@@ -148,24 +146,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from harness.report import console
-    from harness.verify import verify
+    from harness.verify import SCORE_TOLERANCE, verify
 
     result = verify(args.record, args.limit, args.device, args.atol, args.rtol)
     recorded_on = result.record.environment.get("hardware_key", "unknown")
     table = Table(title=f"verify {result.record.run_id}: {result.record.method.name} on {result.record.task.name}, "
-                        f"first {result.n_samples} offline sample(s)")
-    for col in ("metric", "recorded", "re-run", "difference", "agrees"):
+                        f"{len(result.sample_ids)} offline sample(s) re-run")
+    for col in ("metric", "recorded samples", "re-run", "difference", "tolerance", "agrees"):
         table.add_column(col)
     for check in result.checks:
         table.add_row(check.name, f"{check.recorded:.6g}", f"{check.rerun:.6g}", f"{check.rerun - check.recorded:+.3g}",
-                      "yes" if check.agrees else "NO")
+                      f"±{check.tolerance:.3g}", "yes" if check.agrees else "NO")
     console.print(table)
-    console.print(f"identical per-sample scores: {result.identical_scores}/{result.n_samples}; recorded on {recorded_on}, re-run on "
-                  f"{result.rerun_hardware}; tolerance abs {args.atol} + rel {args.rtol}; latency and memory are not compared")
+    console.print(f"samples re-run: {', '.join(result.sample_ids)}")
+    console.print(f"per-sample scores equal (within {SCORE_TOLERANCE:g} relative): {result.equal_scores}/{len(result.sample_ids)}; "
+                  f"recorded on {recorded_on}, re-run on {result.rerun_hardware}; tolerance per metric: abs {args.atol} + "
+                  f"rel {args.rtol} x |recorded|; latency and memory are not compared")
+    if result.uninformative:
+        console.print(f"note: {result.uninformative}")
+    for line in result.record_problems:
+        print(f"error: the record disagrees with its own samples: {line}", file=sys.stderr)
     if not result.agrees:
-        print(f"error: {result.record.run_id} does not reproduce: metrics differ beyond the tolerance", file=sys.stderr)
+        what = "its metrics are not those of its samples" if result.record_problems else "metrics differ beyond the tolerance"
+        print(f"error: {result.record.run_id} does not reproduce: {what}", file=sys.stderr)
         return 1
-    console.print("reproduces: every metric agrees within the tolerance")
+    console.print("reproduces: the record matches its samples and every re-run metric agrees within its tolerance")
     return 0
 
 
@@ -173,9 +178,13 @@ def cmd_site(args: argparse.Namespace) -> int:
     from harness.report import console
     from harness.site import build_site
 
-    count = build_site(args.results, args.out)
-    console.print(f"built {args.out}/ from {count} record(s): open {args.out / 'index.html'} in a browser "
-                  f"(or serve it: python -m http.server -d {args.out})")
+    built = build_site(args.results, args.out)
+    for line in built.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    for path, problems in built.rejected:
+        print(f"warning: left out {path}: {problems[0]}", file=sys.stderr)
+    console.print(f"built {args.out}/ from {len(built.items)} record(s), {len(built.rejected)} left out (listed on "
+                  f"rejected.html): open {args.out / 'index.html'} in a browser (or serve it: python -m http.server -d {args.out})")
     return 0
 
 
@@ -196,7 +205,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(ResultRecord.model_json_schema(), indent=2) + "\n"
     if args.out:
-        Path(args.out).write_text(text)
+        try:
+            Path(args.out).write_text(text)
+        except OSError as exc:
+            raise HarnessError(f"cannot write the schema to {args.out} ({exc.strerror}): choose a writable --out path") from None
     else:
         sys.stdout.write(text)
     return 0
@@ -232,16 +244,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, default=Path("results"))
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("rescore", help="re-score a run's saved outputs without rerunning it")
+    p = sub.add_parser("rescore", help="re-score a run's saved outputs without rerunning it; exit 1 when the figures differ")
     p.add_argument("run")
+    p.add_argument("--write", action="store_true", help="rewrite the record and its samples with the re-scored figures")
     p.add_argument("--results", type=Path, default=Path("results"))
     p.set_defaults(func=cmd_rescore)
 
-    p = sub.add_parser("validate", help="check records: schema, samples file sha256, metrics re-aggregated, unique run ids")
+    p = sub.add_parser("validate", help="check records: schema, samples sha256, outputs re-scored, ids against the split, "
+                                        "metrics re-aggregated, unique run ids")
     p.add_argument("paths", nargs="+")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("verify", help="re-run a record's cell on the first N offline samples and compare the metrics")
+    p = sub.add_parser("verify", help="re-run N informative offline samples of a record; compare with its samples and metrics")
     p.add_argument("record", type=Path, help="a result record (.json)")
     p.add_argument("--limit", type=int, default=5, help="how many samples to re-run (default 5)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -272,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path the user gave that cannot be read or written, a full disk
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot use{where}: {exc.strerror or exc}: check the path, its permissions and free space", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted; finished records are kept, rerun with --resume to continue", file=sys.stderr)

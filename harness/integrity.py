@@ -1,70 +1,207 @@
-"""Checks on committed records (schema, samples file, re-aggregated metrics) and re-scoring saved outputs."""
+"""Checks on records and their samples (`harness validate`), and re-scoring saved outputs (`harness rescore`).
+
+A record passes when it matches the schema (unknown fields are warnings), names a samples file whose sha256
+matches, has a run id used nowhere else and equal to its file name, and where the split is generated from a
+seed: every sample id belongs to that split (all of them for a complete record), each row's meta is the
+sample's, and every saved output re-scored with the task's own scoring gives the saved scores. The metrics,
+breakdowns, `method.applied` and the paired comparison must equal those re-aggregated from the saved scores.
+"""
 
 from __future__ import annotations
 
 import math
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.paired import recompute
-from harness.record import ResultRecord
+from harness.record import MetricValue, ResultRecord
 from harness.registry import TASKS
-from harness.store import SampleLog, load_record, sha256_file, write_record
-from harness.task import Sample
+from harness.store import SampleLog, load_record, read_record, sha256_file, write_record
+from harness.task import Sample, Task
 
 TOLERANCE = 1e-9
+GENERATED_SPLIT = "offline"  # the split every task generates from a seed (SplitSpec)
+SHOWN = 3  # ids named in one problem line
+
+
+def close(a: Any, b: Any, tol: float = TOLERANCE) -> bool:
+    """Equal up to `tol` (relative or absolute) in every number, through dicts, lists and tuples; NaN equals NaN."""
+    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str) or a is None or b is None:
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=tol, abs_tol=tol)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k], tol) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(close(x, y, tol) for x, y in zip(a, b))
+    return a == b
+
+
+def named(ids: list[str]) -> str:
+    more = f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else ""
+    return ", ".join(repr(i) for i in ids[:SHOWN]) + more
 
 
 def samples_path(record: ResultRecord, path: Path) -> Path | None:
     return path.parent / record.artifacts.samples if record.artifacts else None
 
 
-def check_record(path: Path, seen_run_ids: dict[str, Path]) -> list[str]:
-    """Problems with one record file, as one line each (empty when it is sound)."""
+def task_of(record: ResultRecord) -> Task:
+    """The installed task with the record's options (HarnessError when it is not installed or the options no longer fit)."""
     try:
-        record = load_record(path)
+        return TASKS.get(record.task.name)(record.task.options)
     except HarnessError as exc:
-        return [str(exc)]
-    problems = []
-    if record.run_id in seen_run_ids:
-        problems.append(f"{path}: run_id {record.run_id} duplicates {seen_run_ids[record.run_id]}")
-    seen_run_ids[record.run_id] = path
-    if record.main_metric not in record.metrics and record.status in ("complete", "partial"):
-        problems.append(f"{path}: main metric {record.main_metric!r} missing from a {record.status} record")
-    log_path = samples_path(record, path)
-    if log_path is None:
-        if record.status == "complete":
-            problems.append(f"{path}: a complete record must name its samples file")
+        raise HarnessError(f"cannot re-score it: {exc}") from None
+
+
+def rescored(task: Task, rows: list[dict[str, Any]], samples: dict[str, Sample]) -> list[str]:
+    """Ids whose saved scores differ from their saved outputs scored again (first metric that differs, in words)."""
+    bad = []
+    for row in rows:
+        try:
+            again = task.score(samples[row["id"]], row["output"])
+        except Exception as exc:  # noqa: BLE001 - an edited output the scorer cannot read is a finding, not a crash
+            bad.append(f"{row['id']} (its output cannot be scored: {type(exc).__name__})")
+            continue
+        if not close(again, row["scores"]):
+            names = sorted(set(again) | set(row["scores"]))
+            name = next(n for n in names if not close(again.get(n), row["scores"].get(n)))
+            bad.append(f"{row['id']} ({name}: saved {row['scores'].get(name)}, re-scored {again.get(name)})")
+    return bad
+
+
+def metric_differences(recorded: dict[str, MetricValue], again: dict[str, MetricValue]) -> list[str]:
+    """One line per metric whose value, interval, stderr, n or direction differs from the re-aggregated one."""
+    lines = []
+    for name in sorted(set(recorded) | set(again)):
+        mine, theirs = recorded.get(name), again.get(name)
+        if mine is not None and theirs is not None and close(mine.model_dump(), theirs.model_dump()):
+            continue
+        if mine is not None and theirs is not None and close(mine.value, theirs.value):
+            lines.append(f"metric {name}: its interval, stderr or n differ from those the samples give")
+        else:
+            lines.append(f"metric {name} = {mine.value if mine else 'nothing'} but the samples give "
+                         f"{theirs.value if theirs else 'nothing'}")
+    return lines
+
+
+@dataclass
+class Report:
+    """What one record's check found: problems fail validation, warnings do not."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Checker:
+    """Checks records one after another: remembers run ids (duplicates) and the last generated split (its cost)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, Path] = {}
+        self._split_key: tuple[Any, ...] | None = None
+        self._split: list[Sample] = []
+
+    def generated(self, task: Task, record: ResultRecord) -> dict[str, Sample]:
+        key = (record.task.name, repr(sorted(record.task.options.items())), record.config.limit, record.config.seed)
+        if key != self._split_key:
+            self._split, self._split_key = task.samples(GENERATED_SPLIT, record.config.limit, record.config.seed), key
+        wanted = set(record.config.sample_ids) if record.config.sample_ids is not None else None
+        return {s.id: s for s in self._split if wanted is None or s.id in wanted}
+
+    def check(self, path: Path) -> Report:
+        report = Report()
+        try:
+            record, report.warnings = read_record(path)
+        except HarnessError as exc:
+            report.problems.append(str(exc))
+            return report
+        try:
+            report.problems += self._problems(record, path)
+        except HarnessError as exc:
+            report.problems.append(f"{path}: {exc}")
+        return report
+
+    def _problems(self, record: ResultRecord, path: Path) -> list[str]:
+        problems = []
+        if record.run_id in self.seen:
+            problems.append(f"{path}: run_id {record.run_id} duplicates {self.seen[record.run_id]}")
+        self.seen[record.run_id] = path
+        if path.stem != record.run_id:
+            problems.append(f"{path}: the file name does not match its run_id {record.run_id}")
+        scored = record.task.dataset is None or record.task.dataset.n_evaluated > 0  # a run stopped before its first sample has none
+        if record.main_metric not in record.metrics and record.status in ("complete", "partial") and scored:
+            problems.append(f"{path}: main metric {record.main_metric!r} missing from a {record.status} record")
+        log_path = samples_path(record, path)
+        if log_path is None:
+            if record.status == "complete":
+                problems.append(f"{path}: a complete record must name its samples file")
+            return problems
+        if not log_path.exists():
+            return problems + [f"{path}: samples file {log_path.name} is missing"]
+        if sha256_file(log_path) != record.artifacts.sha256:
+            return problems + [f"{path}: samples file {log_path.name} does not match the recorded sha256"]
+        task = task_of(record)
+        rows = SampleLog(log_path).read()
+        repeated = [i for i, n in Counter(r["id"] for r in rows).items() if n > 1]
+        if repeated:
+            problems.append(f"{path}: sample id(s) {named(repeated)} appear more than once in {log_path.name}")
+        if record.task.split == GENERATED_SPLIT:
+            problems += [f"{path}: {line}" for line in self._against_split(task, record, rows)]
+        again = task.metrics_of(rows, record.config.seed) if rows else {}  # the cell aggregates only what it scored
+        problems += [f"{path}: {line}" for line in metric_differences(record.metrics, again)]
+        if record.task.dataset and record.task.dataset.n_evaluated != len(rows):
+            problems.append(f"{path}: n_evaluated {record.task.dataset.n_evaluated} but the samples file has {len(rows)} rows")
+        if record.method.applied is not None and task.applied(rows) != record.method.applied:
+            problems.append(f"{path}: method.applied {record.method.applied} but the samples give {task.applied(rows)}")
+        return problems + [f"{path}: {line}" for line in self._comparison(task, record, path, rows)]
+
+    def _against_split(self, task: Task, record: ResultRecord, rows: list[dict[str, Any]]) -> list[str]:
+        """Ids, metas, scores and breakdowns against the split the task generates from the record's seed."""
+        samples = self.generated(task, record)
+        strangers = [r["id"] for r in rows if r["id"] not in samples]
+        if strangers:
+            return [f"sample id(s) {named(strangers)} are not in split {GENERATED_SPLIT} of {record.task.name} (seed "
+                    f"{record.config.seed}, limit {record.config.limit})"]
+        problems = []
+        logged = {r["id"] for r in rows}
+        if record.status == "complete" and len(logged) < len(samples):
+            problems.append(f"complete, but sample(s) {named([i for i in samples if i not in logged])} of the split are missing")
+        if record.task.dataset and record.task.dataset.n_total != len(samples):
+            problems.append(f"n_total {record.task.dataset.n_total} but the split has {len(samples)} samples")
+        moved = [r["id"] for r in rows if not close(r.get("meta", {}), samples[r["id"]].meta)]
+        if moved:
+            problems.append(f"sample(s) {named(moved)} carry a meta that is not the split's")
+        bad = rescored(task, rows, samples)
+        if bad:
+            problems.append(f"{len(bad)} sample(s) score differently from their saved outputs: {named(bad)}")
+        breakdowns = task.breakdowns([samples[r["id"]] for r in rows], [r["scores"] for r in rows]) if rows else {}
+        if not close(breakdowns, record.breakdowns):
+            problems.append("breakdowns differ from those the samples give")
         return problems
-    if not log_path.exists():
-        return problems + [f"{path}: samples file {log_path.name} is missing"]
-    if sha256_file(log_path) != record.artifacts.sha256:
-        return problems + [f"{path}: samples file {log_path.name} does not match the recorded sha256"]
-    task = TASKS.get(record.task.name)(record.task.options)
-    rows = SampleLog(log_path).read()
-    recomputed = task.metrics_of(rows, record.config.seed)
-    for name, metric in record.metrics.items():
-        again = recomputed.get(name)
-        if again is None or not math.isclose(again.value, metric.value, rel_tol=TOLERANCE, abs_tol=TOLERANCE):
-            problems.append(f"{path}: metric {name} = {metric.value} but the samples give {again.value if again else 'nothing'}")
-    if record.task.dataset and record.task.dataset.n_evaluated != len(rows):
-        problems.append(f"{path}: n_evaluated {record.task.dataset.n_evaluated} but the samples file has {len(rows)} rows")
-    if record.method.applied is not None and task.applied(rows) != record.method.applied:
-        problems.append(f"{path}: method.applied {record.method.applied} but the samples give {task.applied(rows)}")
-    again = recompute(task, record, path, rows)
-    if isinstance(again, str):
-        problems.append(f"{path}: {again}")
-    elif again is not None:
-        for name, paired in record.comparison.metrics.items():
-            other = again.metrics.get(name)
-            if other is None or not math.isclose(other.difference, paired.difference, rel_tol=TOLERANCE, abs_tol=TOLERANCE):
-                problems.append(f"{path}: paired difference {name} = {paired.difference} but the samples give "
-                                f"{other.difference if other else 'nothing'}")
-    return problems
+
+    @staticmethod
+    def _comparison(task: Task, record: ResultRecord, path: Path, rows: list[dict[str, Any]]) -> list[str]:
+        again = recompute(task, record, path, rows)
+        if isinstance(again, str):
+            return [again]
+        if again is None:
+            return []
+        return [f"paired difference {name} = {paired.difference} but the samples give "
+                f"{again.metrics[name].difference if name in again.metrics else 'nothing'}"
+                for name, paired in record.comparison.metrics.items()
+                if name not in again.metrics or not close(again.metrics[name].model_dump(), paired.model_dump())]
 
 
-def rescore(path: Path) -> ResultRecord:
-    """Re-score saved outputs with the current scorer and rewrite the record (outputs are not re-run)."""
+def rescore(path: Path, write: bool) -> tuple[ResultRecord, list[str]]:
+    """Re-score saved outputs with the current scorer (outputs are not re-run): the re-scored record and what differs
+    from the record on disk, one line each; with `write` the samples file and the record are rewritten."""
     record = load_record(path)
     log_path = samples_path(record, path)
     if log_path is None or not log_path.exists():
@@ -76,17 +213,24 @@ def rescore(path: Path) -> ResultRecord:
     missing = [r["id"] for r in rows if r["id"] not in samples]
     if missing:
         raise HarnessError(f"{path}: sample {missing[0]!r} no longer exists in task {record.task.name}: the task changed, rerun the cell")
+    changed = [r["id"] for r in rows if not close(task.score(samples[r["id"]], r["output"]), r["scores"])]
     for row in rows:
         row["scores"] = task.score(samples[row["id"]], row["output"])
-    evaluated: list[Sample] = [samples[r["id"]] for r in rows]
-    record.metrics = task.metrics_of(rows, record.config.seed)
-    record.breakdowns = task.breakdowns(evaluated, [r["scores"] for r in rows])
-    record.method.applied = task.applied(rows)
-    again = recompute(task, record, path, rows)
-    if isinstance(again, str):
-        raise HarnessError(f"{path}: {again}: rerun the cell")
-    record.comparison = again
-    log.rewrite(rows)
-    record.artifacts.sha256 = sha256_file(log_path)
-    write_record(path, record)
-    return record
+    again = record.model_copy(deep=True)
+    again.metrics = task.metrics_of(rows, record.config.seed)
+    again.breakdowns = task.breakdowns([samples[r["id"]] for r in rows], [r["scores"] for r in rows])
+    again.method.applied = task.applied(rows)
+    comparison = recompute(task, again, path, rows)
+    if isinstance(comparison, str):
+        raise HarnessError(f"{path}: {comparison}: rerun the cell")
+    again.comparison = comparison
+    differences = [f"sample(s) {named(changed)} score differently from their saved scores"] if changed else []
+    differences += metric_differences(record.metrics, again.metrics)
+    for part in ("breakdowns", "comparison"):
+        if not close(record.model_dump(mode="json")[part], again.model_dump(mode="json")[part]):
+            differences.append(f"{part} differ from the recorded ones")
+    if write and differences:
+        log.rewrite(rows)
+        again.artifacts.sha256 = sha256_file(log_path)
+        write_record(path, again)
+    return again, differences

@@ -59,11 +59,13 @@ class MethodInfo(_Strict):
 class RunConfig(_Strict):
     seed: int
     limit: int | None = None
+    sample_ids: list[str] | None = Field(None, description="only these samples of the split ran (a `harness verify` re-run)")
     batch_size: int = 1
     device: str
     warmups: int
     repeats: int
-    command: str
+    command: str = Field(description="as written by the run; shown nowhere: `harness show` and the site rebuild the command "
+                                     "from this record's configuration")
 
 
 class MetricValue(_Strict):

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.record import ResultRecord
+from harness.reproduce import reproduce_command
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -99,7 +100,7 @@ def record_detail(record: ResultRecord, path: Path) -> Table:
         ("method", f"{record.method.name} v{record.method.version} params={record.method.params}"),
         ("model", f"{base.id} ({base.dtype})" if base else "-"),
         ("hardware", record.environment.get("hardware_key", "?")),
-        ("reproduce", record.config.command),
+        ("reproduce", reproduce_command(record)),
     ]
     for name in record.metrics:
         rows.append((f"metric {name}", metric_text(record, name) + f" (n={record.metrics[name].n})"))

@@ -10,11 +10,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cell import EXIT_BAD_INPUT, CellSpec, base_record, new_run_id
+from harness.cell import EXIT_BAD_INPUT, CellSpec, base_record, finished, new_run_id, run_logs
 from harness.errors import HarnessError
+from harness.lock import CellLock
 from harness.models import EMBEDDED_ID
 from harness.registry import METHODS, TASKS
-from harness.store import cell_dir, ensure_dir, write_record
+from harness.reproduce import reproduce_command
+from harness.store import SAMPLES_SUFFIX, cell_dir, ensure_dir, safe_name, write_record
 
 SIGKILL_EXIT = -9
 
@@ -79,6 +81,7 @@ def _record_crash(spec: CellSpec, returncode: int) -> Path:
     status = "oom" if returncode == SIGKILL_EXIT else "failed"
     record = base_record(spec, task_cls(spec.task_options), method_cls(spec.method_params), env, new_run_id(spec), status)
     record.error = f"cell process exited with code {returncode}" + (" (killed: out of memory?)" if status == "oom" else "")
+    record.config.command = reproduce_command(record)
     model_id = spec.model or (EMBEDDED_ID if task_cls.spec.uses_model else None)
     folder = cell_dir(Path(spec.out), spec.task, spec.method, model_id, env["hardware_key"])
     ensure_dir(folder)
@@ -88,10 +91,13 @@ def _record_crash(spec: CellSpec, returncode: int) -> Path:
 
 
 def run_cell_subprocess(spec: CellSpec) -> CellOutcome:
-    with tempfile.TemporaryDirectory(prefix="harness-cell-") as tmp:
-        spec = spec.model_copy(update={"outcome_path": os.path.join(tmp, "outcome.json")})
+    """Run one cell in a worker that holds the cell's lock with this process and dies with it."""
+    with CellLock(Path(spec.out), spec.lock_name(), f"{spec.method} on {spec.task}") as lock, \
+            tempfile.TemporaryDirectory(prefix="harness-cell-") as tmp:
+        spec = spec.model_copy(update={"outcome_path": os.path.join(tmp, "outcome.json"), "parent_pid": os.getpid()})
         # stderr is inherited: the cell's progress bar and any traceback reach the user's terminal directly.
-        returncode = subprocess.run([sys.executable, "-m", "harness.cell"], input=spec.model_dump_json(), text=True).returncode
+        returncode = subprocess.run([sys.executable, "-m", "harness.cell"], input=spec.model_dump_json(), text=True,
+                                    pass_fds=(lock.fd,)).returncode
         outcome_file = Path(spec.outcome_path)
         outcome = json.loads(outcome_file.read_text()) if outcome_file.exists() else None
     if returncode == EXIT_BAD_INPUT and outcome:
@@ -102,14 +108,42 @@ def run_cell_subprocess(spec: CellSpec) -> CellOutcome:
     return CellOutcome(spec, outcome["status"], Path(outcome["record"]))
 
 
-def validate_options(spec: CellSpec) -> None:
-    """Check names and options in the parent, so that typos fail before any model loads."""
-    TASKS.get(spec.task)(spec.task_options)
-    METHODS.get(spec.method)(spec.method_params)
+def normalised(spec: CellSpec) -> CellSpec:
+    """Check names and options in the parent, so that typos fail before any model loads, and fill in the defaults
+    (the worker does the same, so both compute one configuration hash, the lock's and the run id's)."""
+    task = TASKS.get(spec.task)(spec.task_options)
+    method = METHODS.get(spec.method)(spec.method_params)
+    return spec.model_copy(update={"task_options": task.options_dict(), "method_params": method.params_dict()})
+
+
+def resume_plan(specs: list[CellSpec]) -> list[CellSpec | CellOutcome]:
+    """Under --resume: continue unfinished cells, keep complete ones, start the others, and say which is which;
+    a run with nothing unfinished at all is one line, exit 2."""
+    from harness.report import console
+
+    plan: list[CellSpec | CellOutcome] = []
+    unfinished = 0
+    for spec in specs:
+        logs = run_logs(Path(spec.out) / safe_name(spec.task) / safe_name(spec.method), spec, "*/*/")
+        if any(not finished(log) for log in logs):
+            unfinished += 1
+            plan.append(spec)
+        elif logs:
+            record = logs[0].with_name(logs[0].name.removesuffix(SAMPLES_SUFFIX) + ".json")
+            console.print(f"{spec.task}: run {record.stem} is already complete; kept")
+            plan.append(CellOutcome(spec, "complete", record))
+        else:
+            console.print(f"{spec.task}: nothing to resume; starting it")
+            plan.append(spec.model_copy(update={"resume": False}))
+    if not unfinished:
+        names = ", ".join(s.task for s in specs)
+        raise HarnessError(f"nothing to resume in {specs[0].out}: no unfinished run of {specs[0].method} on {names} "
+                           "with this configuration; run without --resume")
+    return plan
 
 
 def run(specs: list[CellSpec]) -> list[CellOutcome]:
-    for spec in specs:
-        validate_options(spec)
+    specs = [normalised(spec) for spec in specs]
     ensure_dir(Path(specs[0].out))
-    return [run_cell_subprocess(spec) for spec in specs]
+    plan: list[CellSpec | CellOutcome] = resume_plan(specs) if specs[0].resume else list(specs)
+    return [step if isinstance(step, CellOutcome) else run_cell_subprocess(step) for step in plan]

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from harness.record import ResultRecord
 
 SAMPLES_SUFFIX = ".samples.jsonl"
 PUBLIC_FILE_MODE = 0o644
+WRITE_DELAY_ENV = "HARNESS_FAULT_WRITE_DELAY"  # test hook: seconds to pause half-way through every write
 
 
 def model_slug(model_id: str | None) -> str:
@@ -40,6 +42,23 @@ def ensure_dir(path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise HarnessError(f"cannot write results under {path}: a file stands where a folder should be; choose another --out") from None
+    except OSError as exc:
+        raise HarnessError(f"cannot create the results folder {path} ({exc.strerror}): choose a writable --out") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise HarnessError(f"cannot write into the results folder {path} (permission denied): choose a writable --out")
+
+
+def _write_slowly(fh: Any, text: str) -> None:
+    """Write `text`; under the fault-injection hook, pause half-way so that a kill can land mid-write."""
+    delay = float(os.environ.get(WRITE_DELAY_ENV) or 0)
+    if delay <= 0:
+        fh.write(text)
+        return
+    half = len(text) // 2
+    fh.write(text[:half])
+    fh.flush()
+    time.sleep(delay)
+    fh.write(text[half:])
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -48,7 +67,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         os.fchmod(fd, PUBLIC_FILE_MODE)  # mkstemp makes files private; records are meant to be shared
         with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+            _write_slowly(fh, text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -107,9 +126,17 @@ class SampleLog:
         if data and not data.endswith(b"\n"):
             self.path.write_bytes(data[: data.rfind(b"\n") + 1])
 
+    def claim(self) -> bool:
+        """Create the log if no other run has it yet (atomic): False when the name is taken."""
+        try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PUBLIC_FILE_MODE))
+        except FileExistsError:
+            return False
+        return True
+
     def append(self, row: dict[str, Any]) -> None:
         with self.path.open("a") as fh:
-            fh.write(json.dumps(row) + "\n")
+            _write_slowly(fh, json.dumps(row) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -118,14 +145,41 @@ class SampleLog:
 
 
 def load_record(path: Path) -> ResultRecord:
+    return read_record(path)[0]
+
+
+def read_record(path: Path) -> tuple[ResultRecord, list[str]]:
+    """A record and its warnings: a field this harness does not know is dropped with a warning; anything else
+    that does not match the schema is an error naming the file."""
     try:
-        return ResultRecord.model_validate_json(path.read_text())
+        data = json.loads(path.read_text())
     except FileNotFoundError:
         raise HarnessError(f"no result record at {path}: check the path (see `harness show` for run ids)") from None
+    except (ValueError, OSError) as exc:
+        raise HarnessError(f"{path} is not a valid result record ({type(exc).__name__}: {exc}): fix or remove that file") from None
+    warnings: list[str] = []
+    try:
+        return ResultRecord.model_validate(data), warnings
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise HarnessError(f"{path} is not a valid result record ({where}: {first['msg']}): fix or remove that file") from None
+        errors = exc.errors()
+        if not all(e["type"] == "extra_forbidden" for e in errors):
+            raise _invalid(path, next(e for e in errors if e["type"] != "extra_forbidden")) from None
+    for error in errors:
+        *parents, key = error["loc"]
+        holder = data
+        for part in parents:
+            holder = holder[part]
+        del holder[key]
+        warnings.append(f"{path}: unknown field {'.'.join(str(p) for p in error['loc'])} ignored (made by another harness version?)")
+    try:
+        return ResultRecord.model_validate(data), warnings
+    except ValidationError as exc:  # a required field hidden behind a misspelt name
+        raise _invalid(path, exc.errors()[0]) from None
+
+
+def _invalid(path: Path, error: Any) -> HarnessError:
+    where = ".".join(str(p) for p in error["loc"]) or "document"
+    return HarnessError(f"{path} is not a valid result record ({where}: {error['msg']}): fix or remove that file")
 
 
 def record_paths(root: Path) -> Iterator[Path]:

@@ -236,22 +236,33 @@ def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_ru
     [path] = records(out)
     proc = harness_cli("verify", str(path), "--limit", "2")
     assert proc.returncode == 0, proc.stderr
-    assert "identical per-sample scores: 2/2" in proc.stdout and "reproduces" in proc.stdout
+    assert "per-sample scores equal (within 1e-06 relative): 2/2" in proc.stdout and "reproduces" in proc.stdout
 
-    # A forged record: better outputs written into the samples, metrics and sha256 made consistent with them.
+    # A forged record: scores made perfect but the outputs left as they were: validate re-scores and catches it.
     record = json.loads(path.read_text())
     rows = [json.loads(line) for line in (path.parent / record["artifacts"]["samples"]).read_text().splitlines()]
     task = TASKS.get("passkey")(record["task"]["options"])
+    forged_samples, forged = tmp_path / record["artifacts"]["samples"], tmp_path / path.name
+
+    def forge() -> None:
+        forged_samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        metrics = task.metrics_of(rows, record["config"]["seed"])
+        record["metrics"] = {name: m.model_dump(mode="json") for name, m in metrics.items()}
+        record["artifacts"]["sha256"] = sha256_file(forged_samples)
+        forged.write_text(json.dumps(record))
+
     for row in rows:
         row["scores"] = {"exact_match": 1.0, "contains": 1.0, "partial_credit": 1.0, "gold_logprob": -0.1}
-    forged_samples = tmp_path / record["artifacts"]["samples"]
-    forged_samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    metrics = task.metrics_of(rows, record["config"]["seed"])
-    record["metrics"] = {name: m.model_dump(mode="json") for name, m in metrics.items()}
-    record["artifacts"]["sha256"] = sha256_file(forged_samples)
-    forged = tmp_path / path.name
-    forged.write_text(json.dumps(record))
-    assert harness_cli("validate", str(forged)).returncode == 0  # self-consistent, so only a re-run can tell
+    forge()
+    assert "score differently from their saved outputs" in harness_cli("validate", str(forged)).stderr
+    # Outputs, scores, breakdowns and metrics all forged together: self-consistent, so only a re-run can tell.
+    samples = {s.id: s for s in task.samples("offline", None, record["config"]["seed"])}
+    for row in rows:
+        row["output"].update(generated=f" {samples[row['id']].target}", gold_logprob=-0.1)
+        row["scores"] = task.score(samples[row["id"]], row["output"])
+    record["breakdowns"] = task.breakdowns([samples[r["id"]] for r in rows], [r["scores"] for r in rows])
+    forge()
+    assert harness_cli("validate", str(forged)).returncode == 0
     proc = harness_cli("verify", str(forged), "--limit", "2")
     assert proc.returncode == 1 and "does not reproduce" in proc.stderr and "NO" in proc.stdout
 

@@ -101,7 +101,9 @@ def test_home_to_task_sort_filter_download_and_run(page, tmp_path):
 
     page.locator("table.sortable tbody tr", has_text="snapkv").get_by_role("link", name="20261101").click()
     expect(page.locator("h1")).to_have_text("snapkv on passkey")
-    expect(page.locator("pre.command")).to_have_text("harness run --method snapkv --task passkey --split offline --seed 0")
+    expect(page.locator("pre.command")).to_have_text(  # rebuilt from the record's configuration
+        "harness run --method snapkv --task passkey --split offline --seed 0 --model test/tiny-llama --method-arg budget=0.5 "
+        "--task-arg 'depths=[0.0,0.25,0.5,0.75,1.0]' --task-arg 'lengths=[1024,2048]'")
     page.get_by_role("link", name="page 1").click()
     expect(page.locator("table.samples tbody tr")).to_have_count(10)
     assert page.failed_requests == []
