@@ -81,7 +81,9 @@ def paired_metrics(task: "Task", rows: list[dict[str, Any]], reference_rows: lis
             low, high = np.percentile(resampled, [2.5, 97.5])
             ci = (float(low), float(high))
         sign = 1.0 if spec.higher_is_better else -1.0
-        better = sign * (mine - ref)
+        # Each sample judged by the statistic of itself alone, so a column stored in another direction than the
+        # metric (a log-likelihood behind a perplexity) still counts a better sample as a win.
+        better = sign * (statistic(mine[:, None]) - statistic(ref[:, None]))
         wins, losses = int((better > 0).sum()), int((better < 0).sum())
         binary = spec.binary
         result[spec.name] = PairedMetric(difference=difference, ci95=ci, n=len(shared), wins=wins, losses=losses,

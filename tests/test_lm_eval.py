@@ -131,3 +131,23 @@ def test_bad_lm_eval_input_is_one_line_and_writes_nothing(tiny_model_dir, tmp_pa
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0] and "Traceback" not in result.stderr, result.stderr
     assert not out.exists() or not any(out.rglob("*.json"))
+
+
+def test_paired_wins_follow_the_metric_not_the_stored_column():
+    """A perplexity stored as per-document log-likelihood: the document with the higher likelihood is the win."""
+    import numpy as np
+
+    from harness.paired import paired_metrics
+    from harness.task import MetricSpec
+
+    class Perplexity:
+        spec = type("S", (), {"metrics": (MetricSpec(name="perplexity", higher_is_better=False),)})()
+
+        def pair_statistic(self, metric):
+            return metric, lambda values: np.exp(-values.mean(axis=1))
+
+    mine = [{"id": str(i), "scores": {"perplexity": ll}} for i, ll in enumerate([-1.0, -5.0, -2.0])]
+    ref = [{"id": str(i), "scores": {"perplexity": ll}} for i, ll in enumerate([-2.0, -1.0, -2.0])]
+    paired = paired_metrics(Perplexity(), mine, ref, 0)["perplexity"]
+    assert (paired.wins, paired.losses, paired.ties) == (1, 1, 1)
+    assert paired.difference == pytest.approx(np.exp(8 / 3) - np.exp(5 / 3))
