@@ -171,7 +171,8 @@ class Task(ABC):
 
     def pair_statistic(self, metric: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]] | None:
         """How a paired comparison computes `metric`: the per-sample column and a statistic over axis 1 of
-        [resamples, samples]; the mean of the metric's own column by default, None where it cannot be paired."""
+        [resamples, samples]; the mean of the metric's own column by default, None where it cannot be paired.
+        Applied to one sample alone ([n, 1]) the statistic must rank samples as the metric does (wins and losses)."""
         return metric, lambda values: values.mean(axis=1)
 
     @classmethod
