@@ -77,3 +77,17 @@ def test_long_ppl_reads_a_text_column_of_a_table(tmp_path):
     task = LongPerplexity({"text_file": str(path), "text_column": "content"})
     assert task._local_text() == "\n\n".join(f"book {i} " * 20 for i in range(2))
     assert task.dataset_source("local")[1] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_hallucination_traces_read_from_parquet_with_column_mapping(tmp_path):
+    import pandas as pd
+
+    from tasks.hallucination.local_data import read_traces
+
+    path = tmp_path / "traces.parquet"
+    pd.DataFrame([{"uid": f"t{i}", "domain": "arithmetic", "q": "2 + 2?", "reasoning": "Add them.\nIt is 4.", "label": i % 2}
+                  for i in range(4)]).to_parquet(path)
+    traces, pinned = read_traces(str(path), {"id": "uid", "question": "q", "trace": "reasoning"})
+    assert [t.trace.id for t, _ in traces] == ["t0", "t1", "t2", "t3"]
+    assert traces[1][0].trace.steps == ("Add them.", "It is 4.") and traces[1][0].label == 1
+    assert pinned == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,4 +1,4 @@
-"""The real-data path: labelled reasoning traces from a local JSON Lines file (ReTruthQA-style records).
+"""The real-data path: labelled reasoning traces (ReTruthQA-style records) from a file or dataset, via `datasets`.
 
 One record per line: {"domain", "question", "steps": [...] or "trace": "line per step", "label": 0|1}, optionally
 "id", "wrong_step" (0-based index of the first wrong step, for step-level metrics), "split" ("fit" or "test") and
@@ -8,12 +8,12 @@ offline set.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import HarnessError
+from harness.tables import read_table
 from tasks.hallucination.traces import LabelledTrace, Trace
 
 
@@ -42,29 +42,35 @@ class TraceRecord(BaseModel):
         return self
 
 
-def read_traces(path: str | None) -> list[tuple[LabelledTrace, str | None]]:
-    """Each labelled trace with the split its record names (None when it names none)."""
+def read_traces(path: str | None, columns: dict[str, str] | None = None,
+                data_split: str | None = None) -> tuple[list[tuple[LabelledTrace, str | None]], str]:
+    """Each labelled trace with the split its record names (None when it names none), and the pin of what was read.
+
+    The records come through `datasets` (harness.tables): a JSONL / CSV / parquet file, a `save_to_disk` folder or a
+    Hub dataset in the local cache; `columns` maps record fields to other column names."""
     if not path:
         raise HarnessError("the local split needs a file: add --task-arg data_path=/path/to/traces.jsonl")
     file = Path(path).expanduser()
-    if not file.is_file():
+    if not file.exists() and (file.suffix or path.startswith((".", "/", "~"))):
         raise HarnessError(f"trace file {file} does not exist: pass a JSON Lines file with --task-arg data_path=...")
+    table = read_table(path, columns, data_split)
     found, seen = [], set()
-    for number, line in enumerate(file.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in enumerate(table.rows, 1):
+        row = {key: value for key, value in row.items() if value is not None}
+        if "id" in row:
+            row["id"] = str(row["id"])
         try:
-            record = TraceRecord.model_validate(json.loads(line))
-        except (ValueError, ValidationError) as exc:
-            reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "not valid JSON"
-            raise HarnessError(f"{file} line {number}: {reason} (see tasks/hallucination/local_data.py for the format)") from None
+            record = TraceRecord.model_validate(row)
+        except ValidationError as exc:
+            raise HarnessError(f"{path} line {number}: {exc.errors()[0]['msg']} (see tasks/hallucination/local_data.py "
+                               f"for the format)") from None
         trace_id = record.id or f"line-{number}"
         if trace_id in seen:
-            raise HarnessError(f"{file} line {number}: id {trace_id!r} appears twice: give every record its own id")
+            raise HarnessError(f"{path} line {number}: id {trace_id!r} appears twice: give every record its own id")
         seen.add(trace_id)
         trace = Trace(id=trace_id, domain=record.domain, question=record.question, steps=tuple(record.steps))
         found.append((LabelledTrace(trace, record.label, record.wrong_step if record.label else None,
                                     record.group or trace_id), record.split))
     if not found:
-        raise HarnessError(f"{file} holds no records: one JSON object per line")
-    return found
+        raise HarnessError(f"{path} holds no records: one JSON object per line")
+    return found, table.pinned

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,6 @@ from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
-from harness.store import sha256_file
 from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.hallucination.detector import TraceDetector, TraceScore
 from tasks.hallucination.local_data import read_traces
@@ -26,8 +24,8 @@ from tasks.hallucination.traces import LabelledTrace, Trace, encode
 TIMED_TRACES = 4
 OFFLINE = SplitSpec(name="offline", source="generated: arithmetic, ordering and two-hop problems with corrupted twins, seeded",
                     description="each problem's correct trace (label 0) and its twin wrong from one step on (label 1)")
-LOCAL = SplitSpec(name="local", source="a local JSON Lines file of labelled traces (--task-arg data_path=...)",
-                  description="ReTruthQA-style records {domain, question, steps or trace, label}; pinned by sha256")
+LOCAL = SplitSpec(name="local", source="labelled traces from a file or a dataset, read with datasets (--task-arg data_path=...)",
+                  description="ReTruthQA-style records {domain, question, steps or trace, label}; pinned by sha256 or fingerprint")
 
 
 class HallucinationOptions(BaseModel):
@@ -38,7 +36,10 @@ class HallucinationOptions(BaseModel):
     domains: list[str] = Field(list(DOMAINS), description="offline domains")
     fit_share: float = Field(0.3, gt=0, lt=1, description="share of problems in the fit split (the rest are tested)")
     distractor_share: float = Field(0.3, ge=0, le=1, description="share of problems with an irrelevant sentence (GSM-NoOp style)")
-    data_path: str | None = Field(None, description="split 'local': a JSON Lines file of labelled traces")
+    data_path: str | None = Field(None, description="split 'local': labelled traces (JSONL / CSV / parquet file, "
+                                  "save_to_disk folder or a Hub id in the local cache)")
+    data_split: str | None = Field(None, description="split 'local': the split of a dataset folder or Hub id")
+    columns: dict[str, str] | None = Field(None, description="split 'local': record field -> source column")
 
     @field_validator("domains")
     @classmethod
@@ -74,6 +75,7 @@ class ReasoningHallucination(Task):
     """Is this reasoning trace hallucinated? Detectors score teacher-forced traces; AUROC per domain and overall."""
 
     Options = HallucinationOptions
+    _pinned: str | None = None  # what the local split read (file sha256 or dataset fingerprint)
     spec = TaskSpec(
         name="reasoning_hallucination", family="hallucination", version="1",
         paper="https://arxiv.org/abs/2505.12886",
@@ -96,7 +98,8 @@ class ReasoningHallucination(Task):
         self.spec.split(split)
         o = self.options
         if split == LOCAL.name:
-            return [(t, part or split_of(t.group, o.fit_share, seed)) for t, part in read_traces(o.data_path)]
+            traces, self._pinned = read_traces(o.data_path, o.columns, o.data_split)
+            return [(t, part or split_of(t.group, o.fit_share, seed)) for t, part in traces]
         problems = [p for p in build_problems(o.per_domain, seed, o.distractor_share) if p.domain in o.domains]
         order = sorted(problems, key=lambda p: (int(p.id.rsplit("-", 1)[1]), p.domain))  # domains interleaved
         return [(t, split_of(p.id, o.fit_share, seed)) for p in order for t in twins(p, seed)]
@@ -177,7 +180,9 @@ class ReasoningHallucination(Task):
 
     def dataset_source(self, split: str) -> tuple[str, str | None]:
         if split == LOCAL.name:
-            return str(self.options.data_path), sha256_file(Path(str(self.options.data_path)).expanduser())
+            if self._pinned is None:
+                self._pinned = read_traces(self.options.data_path, self.options.columns, self.options.data_split)[1]
+            return str(self.options.data_path), self._pinned
         return super().dataset_source(split)
 
     def protocol(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The real-data path: SynTSBench's generated CSV files (date, Feature1) read from a local folder.
+"""The real-data path: SynTSBench's generated CSV files (date, Feature1) from a local folder, read with `datasets`.
 
 The optimum is known from the file name where SynTSBench's naming says it: `_raw_` files are noise-free
 (optimum 0) and `_SNR{x}dB_` files carry white noise whose variance follows from the series' variance
@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from harness.errors import HarnessError
+from harness.tables import read_table
 from tasks.timeseries.suite import Series
 
 SNR = re.compile(r"_SNR(-?\d+(?:\.\d+)?)dB")
@@ -33,10 +33,12 @@ def csv_files(folder: str | None) -> list[Path]:
 
 
 def read_series(path: Path, category: str) -> Series:
+    """One SynTSBench CSV through `datasets` (harness.tables): its last column is the series."""
+    table = read_table(str(path))
     try:
-        frame = pd.read_csv(path)
-        values = frame[frame.columns[-1]].to_numpy(dtype=np.float64)
-    except (ValueError, KeyError, pd.errors.ParserError) as exc:
+        column = list(table.rows[0])[-1]
+        values = np.array([row[column] for row in table.rows], dtype=np.float64)
+    except (IndexError, TypeError, ValueError) as exc:
         raise HarnessError(f"{path} is not a SynTSBench CSV ({exc}): expected columns date, Feature1") from None
     if len(values) < 500 or not np.isfinite(values).all():
         raise HarnessError(f"{path} has {len(values)} values or non-finite ones: each series needs at least 500 finite values")
