@@ -213,9 +213,12 @@ def rescore(path: Path, write: bool) -> tuple[ResultRecord, list[str]]:
     missing = [r["id"] for r in rows if r["id"] not in samples]
     if missing:
         raise HarnessError(f"{path}: sample {missing[0]!r} no longer exists in task {record.task.name}: the task changed, rerun the cell")
-    changed = [r["id"] for r in rows if not close(task.score(samples[r["id"]], r["output"]), r["scores"])]
+    changed = []
     for row in rows:
-        row["scores"] = task.score(samples[row["id"]], row["output"])
+        scores = task.score(samples[row["id"]], row["output"])
+        if not close(scores, row["scores"]):
+            changed.append(row["id"])
+        row["scores"] = scores
     again = record.model_copy(deep=True)
     again.metrics = task.metrics_of(rows, record.config.seed)
     again.breakdowns = task.breakdowns([samples[r["id"]] for r in rows], [r["scores"] for r in rows])

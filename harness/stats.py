@@ -18,14 +18,21 @@ def mean_stderr(values: Sequence[float]) -> tuple[float, float | None]:
     return mean, float(arr.std(ddof=1) / math.sqrt(len(arr)))
 
 
-def bootstrap_ci95(values: Sequence[float], seed: int = 0, statistic=np.mean) -> tuple[float, float] | None:
-    """Percentile bootstrap 95% interval of `statistic` over the samples (None for fewer than 2)."""
+def bootstrap_statistics(values: Sequence[float], seed: int = 0, statistic=np.mean) -> np.ndarray | None:
+    """`statistic` (taking `axis=1`) of each of BOOTSTRAP_RESAMPLES resamples of the samples (None for fewer than 2)."""
     arr = np.asarray(values, dtype=float)
     if len(arr) < 2:
         return None
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(arr), size=(BOOTSTRAP_RESAMPLES, len(arr)))
-    stats = statistic(arr[idx], axis=1)
+    return statistic(arr[idx], axis=1)
+
+
+def bootstrap_ci95(values: Sequence[float], seed: int = 0, statistic=np.mean) -> tuple[float, float] | None:
+    """Percentile bootstrap 95% interval of `statistic` over the samples (None for fewer than 2)."""
+    stats = bootstrap_statistics(values, seed, statistic)
+    if stats is None:
+        return None
     low, high = np.percentile(stats, [2.5, 97.5])
     return float(low), float(high)
 

@@ -27,9 +27,14 @@ class Table:
     pinned: str
 
 
-def _datasets():
+def forbid_downloads() -> None:
+    """Put the Hugging Face hub and datasets in offline mode for this process (both read it when imported)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+
+def _datasets():
+    forbid_downloads()
     try:
         import datasets
     except ImportError:
@@ -58,15 +63,18 @@ def _fingerprint(dataset) -> str:
     return pin
 
 
-def read_table(source: str, columns: dict[str, str] | None = None, split: str | None = None, sep: str | None = None) -> Table:
-    """Rows of a JSONL / JSON / CSV / TSV / parquet / text file, a `save_to_disk` folder, or a Hub id in the local cache."""
+def read_table(source: str, columns: dict[str, str] | None = None, split: str | None = None,
+               option: str = "the data option") -> Table:
+    """Rows of a JSONL / JSON / CSV / TSV / parquet / text file, a `save_to_disk` folder, or a Hub id in the local cache.
+
+    `option` names the task option that gave `source`, for the line that says a path does not exist."""
     datasets = _datasets()
     path = Path(source).expanduser()
     if path.is_file():
         builder = BUILDERS.get(path.suffix.lower())
         if builder is None:
             raise HarnessError(f"{path}: unknown table format {path.suffix!r}: use one of {', '.join(sorted(BUILDERS))}")
-        kwargs = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {"delimiter": sep} if sep else {}
+        kwargs = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
         try:
             dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
         except Exception as exc:
@@ -81,8 +89,9 @@ def read_table(source: str, columns: dict[str, str] | None = None, split: str | 
                                f"or a Hub id in the local cache") from None
         pinned = _fingerprint(dataset)
     else:
-        if source.startswith((".", "/", "~")) or source.count("/") > 1:
-            raise HarnessError(f"data source {source} does not exist: pass an existing file or folder, or a Hub dataset id")
+        if source.startswith((".", "/", "~")) or source.count("/") > 1 or path.suffix.lower() in BUILDERS:
+            raise HarnessError(f"data source {source} does not exist: pass an existing file or folder, or a Hub dataset "
+                               f"id, with {option}")
         try:
             dataset = _pick_split(datasets.load_dataset(source, split=split), split, source)
         except HarnessError:

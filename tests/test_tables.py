@@ -91,3 +91,10 @@ def test_hallucination_traces_read_from_parquet_with_column_mapping(tmp_path):
     assert [t.trace.id for t, _ in traces] == ["t0", "t1", "t2", "t3"]
     assert traces[1][0].trace.steps == ("Add them.", "It is 4.") and traces[1][0].label == 1
     assert pinned == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_long_ppl_missing_text_file_is_one_line(tmp_path):
+    from tasks.long_context.long_ppl import LongPerplexity
+
+    with pytest.raises(HarnessError, match="does not exist.*--task-arg text_file="):
+        LongPerplexity({"text_file": str(tmp_path / "missing" / "book.txt")})._local_text()

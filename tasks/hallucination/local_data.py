@@ -8,8 +8,6 @@ offline set.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import HarnessError
@@ -50,10 +48,7 @@ def read_traces(path: str | None, columns: dict[str, str] | None = None,
     Hub dataset in the local cache; `columns` maps record fields to other column names."""
     if not path:
         raise HarnessError("the local split needs a file: add --task-arg data_path=/path/to/traces.jsonl")
-    file = Path(path).expanduser()
-    if not file.exists() and (file.suffix or path.startswith((".", "/", "~"))):
-        raise HarnessError(f"trace file {file} does not exist: pass a JSON Lines file with --task-arg data_path=...")
-    table = read_table(path, columns, data_split)
+    table = read_table(path, columns, data_split, option="--task-arg data_path=...")
     found, seen = [], set()
     for number, row in enumerate(table.rows, 1):
         row = {key: value for key, value in row.items() if value is not None}

@@ -88,6 +88,14 @@ class PolicyLM(HFLM):
         ids, _ = self.tok_batch_encode([context], left_truncate_len=self.max_length - max_gen, truncation=self.truncation)
         return ids[0].tolist(), until, max_gen
 
+    def encode(self, instance) -> tuple[list[int], int]:
+        """A request's prompt tokens, as the calls below encode them, and how many tokens follow (scored or generated)."""
+        if instance.request_type == "generate_until":
+            context, _, max_gen = self.encode_generation(*instance.args)
+            return context, max_gen
+        context, continuation = self.encode_pair(*instance.args)
+        return context, len(continuation)
+
     def _loglikelihood_tokens(self, requests, disable_tqdm: bool = False, override_bs: int | None = None) -> list[tuple[float, bool]]:
         groups: dict[tuple[int, ...], list[tuple[int, list[int]]]] = {}
         texts: dict[tuple[int, ...], str] = {}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.tables import forbid_downloads
 
 SHIPPED = Path(__file__).parent / "lm_eval_tasks"
 SUPPORTED_KINDS = ("generate_until", "loglikelihood", "multiple_choice")
@@ -27,8 +28,7 @@ def go_offline() -> None:
 
     if importlib.util.find_spec("lm_eval") is None:
         raise HarnessError("the lm_eval task needs lm-eval: pip install -e '.[lm-eval]' (scripts/setup.sh installs it)")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    forbid_downloads()
     os.environ["TQDM_DISABLE"] = "1"  # lm-eval's and datasets' progress bars; the cell shows its own
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
     logging.getLogger("lm-eval").setLevel(logging.ERROR)

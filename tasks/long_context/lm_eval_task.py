@@ -7,6 +7,7 @@ policy), which records KV bytes, time to first token and time per output token l
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,7 +19,7 @@ from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import MetricValue
 from harness.runtime import Runtime
-from harness.stats import BOOTSTRAP_RESAMPLES, bootstrap_ci95
+from harness.stats import BOOTSTRAP_RESAMPLES, bootstrap_ci95, bootstrap_statistics
 from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.long_context.kv import KVCachePolicy
 from tasks.long_context.lm_eval_load import LM_EVAL_FEWSHOT_SEED, SHIPPED, leaf_tasks, load_task
@@ -53,6 +54,11 @@ class LmEvalOptions(PrefillOptions):
 def metric_key(metric: str, filter_name: str, filters: list[str]) -> str:
     """lm-eval's `metric,filter` as a harness metric name: the filter is named only when the task has several."""
     return metric if len(filters) == 1 else f"{metric}:{filter_name}"
+
+
+def per_row(agg):
+    """An lm-eval aggregation applied to each row of [resamples, documents] (the harness's statistic shape)."""
+    return lambda values, axis=1: np.array([agg(list(row)) for row in values])
 
 
 class LmEvalTask(Task):
@@ -126,11 +132,7 @@ class LmEvalTask(Task):
             return
         for sample in samples:
             for instance in self._requests[sample.inputs["doc_id"]]:
-                if self.kind == "generate_until":
-                    context, _, new_tokens = lm.encode_generation(*instance.args)
-                else:
-                    context, continuation = lm.encode_pair(*instance.args)
-                    new_tokens = len(continuation)
+                context, new_tokens = lm.encode(instance)
                 prompt = prompt_of(context)
                 ctx = policy_context(runtime.llm, method, prompt, self.options)
                 if ctx.budget < len(prefilled(prompt, self.options)):  # a shorter prompt is kept whole
@@ -146,7 +148,7 @@ class LmEvalTask(Task):
         traces = lm.traces
         return {
             "kind": kind,
-            "prompt_sha256": hashlib.sha256(instances[0].args[0].encode()).hexdigest(),
+            "prompt_sha256": traces[0].prompt_sha256,
             "continuations": [inst.args[1] for inst in instances] if kind == "loglikelihood" else None,
             "responses": [list(r) if isinstance(r, tuple) else r for r in responses],
             "context_tokens": max(t.context_tokens for t in traces),
@@ -157,8 +159,6 @@ class LmEvalTask(Task):
 
     def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
         """lm-eval's filters and process_results on the saved responses of this document."""
-        import copy
-
         doc_id = sample.inputs["doc_id"]
         instances = [copy.copy(inst) for inst in self._requests[doc_id]]
         for inst, response in zip(instances, output["responses"], strict=True):
@@ -193,27 +193,20 @@ class LmEvalTask(Task):
                 stderr = mean_stderr(values) if len(values) > 1 else None
                 ci = bootstrap_ci95(values, seed)
             else:
-                stats = self._resampled(agg, np.asarray(values, dtype=float), seed)
+                stats = bootstrap_statistics(values, seed, per_row(agg))
                 stderr = float(np.std(stats, ddof=1)) if stats is not None else None
                 ci = tuple(float(x) for x in np.percentile(stats, [2.5, 97.5])) if stats is not None else None
             result[spec.name] = MetricValue(value=float(agg(values)), stderr=stderr, ci95=ci, n=len(values),
                                             higher_is_better=spec.higher_is_better)
         return result
 
-    @staticmethod
-    def _resampled(agg, values: np.ndarray, seed: int) -> np.ndarray | None:
-        if len(values) < 2:
-            return None
-        idx = np.random.default_rng(seed).integers(0, len(values), size=(BOOTSTRAP_RESAMPLES, len(values)))
-        return np.array([agg(list(row)) for row in values[idx]])
-
     def pair_statistic(self, metric: str):
-        agg = self._aggregation(metric)
         from lm_eval.api.metrics import mean
 
+        agg = self._aggregation(metric)
         if agg is None or agg is mean:
             return super().pair_statistic(metric)
-        return metric, lambda values: np.array([agg(list(row)) for row in values])
+        return metric, per_row(agg)
 
     def applied(self, log_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         return policy_applied([row["output"] for row in log_rows])
@@ -223,11 +216,7 @@ class LmEvalTask(Task):
         from tasks.long_context.lm_eval_bridge import prompt_of
 
         lm = self.bridge(method, runtime)
-        contexts = []
-        for sample in samples:
-            instance = self._requests[sample.inputs["doc_id"]][0]
-            contexts.append(lm.encode_generation(*instance.args)[0] if self.kind == "generate_until"
-                            else lm.encode_pair(*instance.args)[0])
+        contexts = [lm.encode(self._requests[sample.inputs["doc_id"]][0])[0] for sample in samples]
         return measure_answer(runtime.llm, method, prompt_of(max(contexts, key=len)), self.options, meter)
 
     def dataset_source(self, split: str) -> tuple[str, str | None]:

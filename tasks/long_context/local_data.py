@@ -7,8 +7,6 @@ context), "length" and "depth" (kept for the depth x length table); `columns` ma
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from harness.errors import HarnessError
@@ -40,9 +38,7 @@ def read_items(path: str | None, columns: dict[str, str] | None = None, split: s
     `datasets`), columns renamed by `columns` (item field -> source column); returns them and their pin."""
     if not path:
         raise HarnessError("the local split needs a file: add --task-arg data_file=/path/to/items.jsonl (or a save_to_disk folder, or a cached Hub id)")
-    if not Path(path).expanduser().exists() and Path(path).suffix:
-        raise HarnessError(f"data file {path} does not exist: pass an existing JSONL file with --task-arg data_file=...")
-    table = read_table(path, columns, split)
+    table = read_table(path, columns, split, option="--task-arg data_file=...")
     items = []
     for number, row in enumerate(table.rows, 1):
         row = {key: str(value) if key in ("id", "answer") and value is not None else value for key, value in row.items()}

@@ -121,14 +121,15 @@ class LongPerplexity(Task):
         """The local text: a .txt file as it is, or a table's text column joined by blank lines (rows in order)."""
         if self._text is None:
             source = self.options.text_file
-            path = Path(source).expanduser() if source else None
-            if path is None or not (path.exists() or "/" in source):
+            if not source:
                 raise HarnessError("the local split needs an existing text file: add --task-arg text_file=/path/to/book.txt")
-            if path.is_file() and path.suffix.lower() not in BUILDERS or path.suffix.lower() == ".txt":
+            path = Path(source).expanduser()
+            if path.is_file() and (path.suffix.lower() == ".txt" or path.suffix.lower() not in BUILDERS):
                 self._text = path.read_text(encoding="utf-8", errors="replace")
                 self._pinned = hashlib.sha256(self._text.encode()).hexdigest()
-            else:
-                table = read_table(source, {"text": self.options.text_column}, self.options.data_split)
+            else:  # a table, or a path that is not there (read_table says so in one line)
+                table = read_table(source, {"text": self.options.text_column}, self.options.data_split,
+                                   option="--task-arg text_file=...")
                 self._text, self._pinned = "\n\n".join(str(row["text"]) for row in table.rows), table.pinned
         return self._text
 
