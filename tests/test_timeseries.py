@@ -168,7 +168,7 @@ def test_optimal_forecaster_passes_everywhere_and_naive_fails_what_it_cannot_for
 
 
 def test_presets_are_named_parameter_sets():
-    from pydantic import ValidationError
+    from harness.errors import HarnessError
 
     dlinear = METHODS.get("dlinear")({"preset": "reference"})
     assert dlinear.params.preset == "reference" and dlinear.params.lr == 0.01 and dlinear.params.epochs == 30
@@ -178,7 +178,7 @@ def test_presets_are_named_parameter_sets():
     assert cpu.params.preset == "cpu" and cpu.params.lr == 1e-3 and cpu.params.lr_decay == 1.0
     patch = METHODS.get("patchtst")({"preset": "reference"}).params
     assert (patch.layers, patch.heads, patch.d_model, patch.d_ff, patch.lr, patch.epochs) == (3, 4, 512, 2048, 1e-4, 30)
-    with pytest.raises(ValidationError, match="unknown preset"):
+    with pytest.raises(HarnessError, match="unknown preset 'reference'; choose from \\['cpu'\\]"):
         METHODS.get("nlinear")({"preset": "reference"})  # nlinear has no reference preset
     module = METHODS.get("dlinear")({"preset": "reference"}).build(96, 24)
     assert torch.all(module.trend.weight == 1 / 96)
