@@ -14,7 +14,8 @@ class ReasoningScoreParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     late_layers: int = Field(4, ge=1, description="decoder layers before the last whose logit lens is compared with the output")
     hallucinated_when: Literal["low", "high"] = Field(
-        "low", description="which end flags hallucination: 'low' = shallow reasoning (the paper's reading)")
+        "low", description="which end flags hallucination: 'low' = shallow reasoning, the paper's reading (its "
+                           "abstract: the score separates shallow pattern-matching, low, from deep reasoning, high)")
 
 
 class ReasoningScore(TraceDetector):

@@ -60,12 +60,13 @@ class RHD(TraceDetector):
     pay to anomalous early steps, and corr(R, perplexity) across steps; fitted on the fit split only."""
 
     name = "rhd"
+    version = "2"  # 2: no step scores (the per-step |z| of R was not the fitted model)
     paper = "https://arxiv.org/abs/2505.12886"
     description = "Reasoning Hallucination Detection: four Reasoning Score / attention features, logistic weights fitted on the fit split"
     Params = RHDParams
 
-    def features(self, lm: LoadedModel, trace: Trace) -> tuple[np.ndarray, np.ndarray]:
-        """The four trace features, and per-step |z| of R (how anomalous each step's depth is)."""
+    def features(self, lm: LoadedModel, trace: Trace) -> np.ndarray:
+        """The four trace features."""
         p = self.params
         signals = step_signals(lm, trace, p.late_layers, attentions=True)
         r = signals.reasoning
@@ -76,15 +77,14 @@ class RHD(TraceDetector):
         anomalous = [i for i in range(early) if z[i] > p.anomaly_z] or ([int(z.argmax())] if z.any() else [])
         ppl = signals.perplexity
         corr = float(np.corrcoef(r, ppl)[0, 1]) if len(r) > 2 and r.std() > 0 and ppl.std() > 0 else 0.0
-        values = np.array([float(r.mean()), cv, backtrack_attention(signals, early, anomalous), corr])
-        return values, np.abs(_zscores(r))
+        return np.array([float(r.mean()), cv, backtrack_attention(signals, early, anomalous), corr])
 
     def fit(self, lm: LoadedModel, traces: list[LabelledTrace]) -> None:
         labels = [t.label for t in traces]
         if len(set(labels)) < 2:
             raise HarnessError("rhd needs both labels in the fit split: raise --task-arg fit_share, or mark correct and "
                                "hallucinated records with \"split\": \"fit\"")
-        x = np.stack([self.features(lm, t.trace)[0] for t in traces])
+        x = np.stack([self.features(lm, t.trace) for t in traces])
         self.model = make_pipeline(StandardScaler(), LogisticRegression(C=self.params.regularisation, max_iter=1000))
         self.model.fit(x, labels)
 
@@ -98,5 +98,8 @@ class RHD(TraceDetector):
                 "feature_scale": dict(zip(FEATURES, scaler.scale_.tolist()))}
 
     def score(self, lm: LoadedModel, trace: Trace) -> TraceScore:
-        values, step_anomaly = self.features(lm, trace)
-        return TraceScore(score=float(self.model.decision_function(values[None])[0]), step_scores=step_anomaly.tolist())
+        """The fitted logistic score of the trace. No step scores: RHD's features and weights are trace-level, and
+        the earlier per-step |z| of R was unrelated to the fitted model (step AUROC 0.41), so RHD reports no step
+        metrics rather than a number its model does not produce."""
+        values = self.features(lm, trace)
+        return TraceScore(score=float(self.model.decision_function(values[None])[0]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 from scipy.spatial.distance import jensenshannon
 
 from tasks.hallucination.internals import jensen_shannon, token_signals
-from tasks.hallucination.problems import build_problems, split_of
+from tasks.hallucination.problems import DOMAINS, Problem, build_problems, split_of
 from tests.conftest import harness_cli
 
 
@@ -50,11 +51,69 @@ def test_problems_have_twins_that_diverge_at_the_wrong_step_and_stay_wrong():
     assert {p.domain for p in problems} == {"arithmetic", "ordering", "two_hop"} and len(problems) == 300
     for p in problems:
         assert p.steps[:p.wrong_step] == p.corrupted_steps[:p.wrong_step]
-        assert all(a != b for a, b in zip(p.steps[p.wrong_step:], p.corrupted_steps[p.wrong_step:]))
+        assert p.steps[p.wrong_step] != p.corrupted_steps[p.wrong_step]
+        if p.domain == "arithmetic":  # the wrong total is carried through every later step
+            assert all(a != b for a, b in zip(p.steps[p.wrong_step:], p.corrupted_steps[p.wrong_step:]))
         assert p.steps[-1] != p.corrupted_steps[-1]  # the error reaches the answer
+        assert len(p.steps) == len(p.corrupted_steps)
     assert build_problems(100, 0, 0.3)[7].question == problems[7].question
     splits = {split_of(p.id, 0.3, 0) for p in problems}
     assert splits == {"fit", "test"}
+
+
+SUBJECT = re.compile(r"^Step \d+: (?:The )?(\w+)")
+
+
+def surface_cues(question: str, steps: list[str]) -> dict[str, float]:
+    """What a trace shows without its meaning: sizes, step subjects, names, numbers, overlap with the question."""
+    text = " ".join(steps)
+    words = re.findall(r"\w+", text)
+    asked = set(re.findall(r"\w+", question))
+    subjects = [m.group(1) for m in map(SUBJECT.match, steps) if m]
+    answer = re.findall(r"\w+", steps[-1])[1:]
+    return {
+        "characters": len(text), "words": len(words), "steps": len(steps),
+        "mean_step_characters": float(np.mean([len(x) for x in steps])),
+        "distinct_step_subjects": len(set(subjects)), "subject_changes": sum(a != b for a, b in zip(subjects, subjects[1:])),
+        "distinct_capitalised": len({w for w in words if w[0].isupper()}),
+        "digits": sum(c.isdigit() for c in text),
+        "question_word_overlap": float(np.mean([w in asked for w in words])),
+        "answer_mentions": sum(text.count(w) for w in answer),
+        "answer_characters": len(steps[-1]),
+    }
+
+
+def cue_win_rates(problems) -> dict[tuple[str, str], float]:
+    """Per domain and cue, the within-pair win rate of the corrupted twin (ties half): 0.5 = the cue is useless."""
+    rates: dict[tuple[str, str], list[float]] = {}
+    for p in problems:
+        sound, bad = surface_cues(p.question, p.steps), surface_cues(p.question, p.corrupted_steps)
+        for cue in sound:
+            rates.setdefault((p.domain, cue), []).append(1.0 if bad[cue] > sound[cue] else 0.5 if bad[cue] == sound[cue] else 0.0)
+    return {key: float(np.mean(v)) for key, v in rates.items()}
+
+
+def test_no_surface_cue_tells_the_twins_apart():
+    """The leak the audit found: sound ordering traces kept one subject, their twins switched (AUROC 0.87 from
+    counting subjects). No cue of the trace alone, nor its word overlap with the question, may separate twins."""
+    from sklearn.metrics import roc_auc_score
+
+    problems = build_problems(300, 0, 0.3)
+    for (domain, cue), rate in cue_win_rates(problems).items():
+        assert abs(rate - 0.5) < 0.08, f"{domain}: {cue} separates the twins (win rate {rate:.2f})"
+    for domain in DOMAINS:
+        mine = [p for p in problems if p.domain == domain]
+        for cue in surface_cues(mine[0].question, mine[0].steps):
+            values = [surface_cues(p.question, steps)[cue] for p in mine for steps in (p.steps, p.corrupted_steps)]
+            labels = [label for _ in mine for label in (0, 1)]
+            assert abs(roc_auc_score(labels, values) - 0.5) < 0.08, f"{domain}: pooled AUROC of {cue}"
+    # the check can fail: the earlier ordering twins (one subject, then a switch at the wrong step) are caught
+    old = Problem("old", "ordering", "Ava is taller than Ben. Ben is taller than Cleo. Cleo is taller than Dan.",
+                  ["Step 1: Ava is taller than Ben.", "Step 2: Ava is taller than Cleo.", "Step 3: Ava is taller than Dan.",
+                   "Answer: Ava is the tallest."],
+                  ["Step 1: Ava is taller than Ben.", "Step 2: Cleo is taller than Ava.", "Step 3: Cleo is taller than Dan.",
+                   "Answer: Cleo is the tallest."], 1)
+    assert cue_win_rates([old])[("ordering", "distinct_step_subjects")] == 1.0
 
 
 def test_auroc_matches_scikit_learn_and_hand_counts():
@@ -73,6 +132,43 @@ def test_auroc_matches_scikit_learn_and_hand_counts():
     rng = np.random.default_rng(0)
     y, s = rng.integers(0, 2, (5, 40)), rng.integers(0, 6, (5, 40)).astype(float)  # many ties
     np.testing.assert_allclose(rank_auroc(y, s), [roc_auc_score(a, b) for a, b in zip(y, s)])
+    # weights repeat entries: a group bootstrap draw equals scikit-learn on the repeated traces
+    w = rng.integers(0, 3, (5, 40))
+    expected = [roc_auc_score(np.repeat(a, k), np.repeat(b, k)) for a, b, k in zip(y, s, w)]
+    np.testing.assert_allclose(rank_auroc(y.astype(float), s, w.astype(float)), expected)
+
+
+def test_pair_win_rate_and_intervals_resample_pairs():
+    from tasks.hallucination.metrics import auroc, pair_outcomes, pair_win_rate
+
+    # three problems: the corrupted twin wins, ties, loses; a lone trace (no pair) is left out
+    labels, scores = [0, 1, 0, 1, 0, 1, 1], [0.1, 0.5, 0.3, 0.3, 0.9, 0.2, 0.7]
+    groups = ["a", "a", "b", "b", "c", "c", "d"]
+    np.testing.assert_array_equal(pair_outcomes(labels, scores, groups), [1.0, 0.5, 0.0])
+    result = pair_win_rate(labels, scores, groups)
+    assert result.value == 0.5 and result.n == 3 and result.ci95[0] <= 0.5 <= result.ci95[1]
+    assert pair_win_rate([0, 0], [0.1, 0.2], ["a", "b"]) is None
+    # a within-pair signal that pooled AUROC hides: each problem has its own offset, the twin is always higher
+    rng = np.random.default_rng(0)
+    offsets = rng.normal(0, 10, 200)
+    labels = [label for _ in offsets for label in (0, 1)]
+    scores = [o + 0.1 * label for o in offsets for label in (0, 1)]
+    groups = [str(i) for i in range(200) for _ in (0, 1)]
+    assert pair_win_rate(labels, scores, groups).value == 1.0
+    pooled = auroc(labels, scores, 0, groups)
+    assert abs(pooled.value - 0.5) < 0.05
+    # the interval resamples problems, both twins together: the same percentiles by hand with scikit-learn
+    from sklearn.metrics import roc_auc_score
+
+    names = sorted(set(groups))
+    members = {g: [i for i, x in enumerate(groups) if x == g] for g in names}
+    draws = np.random.default_rng(0).integers(0, len(names), (1000, len(names)))
+    by_hand = []
+    for draw in draws:
+        idx = [i for d in draw for i in members[names[d]]]
+        by_hand.append(roc_auc_score(np.asarray(labels)[idx], np.asarray(scores)[idx]))
+    assert pooled.ci95 == pytest.approx(tuple(np.percentile(by_hand, [2.5, 97.5])))
+    assert pooled.ci95 != pytest.approx(auroc(labels, scores, 0).ci95)  # not the trace-level bootstrap
 
 
 def test_signals_from_a_later_start_match_the_whole_sequence(tiny_llm):
@@ -159,6 +255,12 @@ def test_task_auroc_matches_scikit_learn_per_domain():
         assert metrics[f"auroc_{domain}"].value == pytest.approx(roc_auc_score(*zip(*mine)))
     by_domain = {row["domain"]: row for row in task.breakdowns(samples, rows)["by_domain"]}
     assert by_domain["ordering"]["auroc"] == pytest.approx(metrics["auroc_ordering"].value)
+    assert by_domain["ordering"]["pair_win"] == pytest.approx(metrics["pair_win_ordering"].value)
+    outcomes = {}
+    for row, sample in zip(rows, samples):
+        outcomes.setdefault(sample.meta["group"], {})[row["label"]] = row["score"]
+    wins = [float(o[1.0] > o[0.0]) for o in outcomes.values()]
+    assert metrics["pair_win"].value == pytest.approx(np.mean(wins)) and metrics["pair_win"].n == len(wins)
     # the wrong step (index 2) outranks 2 of the 3 other steps; it is not the top step
     assert step_localisation([0.1, 0.9, 0.5, 0.2], 2) == {"step_auroc": pytest.approx(2 / 3), "step_top1": 0.0}
     assert step_localisation([0.7, 0.7, 0.1], 1)["step_top1"] == 0.5  # a tie for the top shares the credit
@@ -193,6 +295,7 @@ def test_run_detectors_end_to_end_and_bad_input(tmp_path, tiny_model_dir):
     assert rs["status"] == "complete" and rs["method"]["params"] == {"late_layers": 2, "hallucinated_when": "low"}
     assert {"auroc", "auroc_arithmetic", "step_auroc", "step_top1"} <= set(rs["metrics"])
     assert "step_auroc" not in pt["metrics"]  # P(True) gives no step scores
+    assert {"pair_win", "pair_win_ordering"} <= set(rs["metrics"]) and rs["metrics"]["pair_win"]["n"] * 2 == rs["task"]["dataset"]["n_evaluated"]
     assert rs["performance"]["latency"]["score_trace"]["repeats"] == 4
     assert {r["domain"] for r in rs["breakdowns"]["by_domain"]} == {"arithmetic", "ordering", "two_hop"}
     assert harness_cli("validate", str(out)).returncode == 0

@@ -66,24 +66,27 @@ def arithmetic(rng: random.Random, index: int, distractor: bool) -> Problem:
     return Problem(f"arith-{index:03d}", "arithmetic", question, steps, corrupted, wrong, {"distractor": distractor})
 
 
+def _chain_steps(chain: list[str]) -> list[str]:
+    """The chain walked from the shortest up, one stated link per step, then its top as the answer."""
+    links = [f"Step {i + 1}: {chain[-i - 2]} is taller than {chain[-i - 1]}." for i in range(len(chain) - 1)]
+    return links + [f"Answer: {chain[0]} is the tallest."]
+
+
 def ordering(rng: random.Random, index: int, distractor: bool) -> Problem:
-    """A chain of 'taller than' facts; the twin flips one link and the conclusion follows the flipped chain."""
+    """A chain of 'taller than' facts walked from the shortest up; the twin misplaces the tallest person.
+
+    The twin is the same walk over the chain with the tallest person and another one swapped, so both traces
+    have the same template, step count, one new subject per step and the same names: nothing but the facts
+    (checked against the question) tells them apart. It goes wrong at the first link that involves either name.
+    """
     people = rng.sample(NAMES, rng.randint(4, 6))  # tallest first
     facts = [f"{a} is taller than {b}." for a, b in zip(people, people[1:])]
     rng.shuffle(facts)
-    wrong = rng.randrange(len(people) - 1)
-    steps, corrupted = [], []
-    believed = people[wrong + 1]  # the twin flips link `wrong` and then trusts its new "tallest"
-    for i in range(len(people) - 1):
-        steps.append(f"Step {i + 1}: {people[0]} is taller than {people[i + 1]}.")
-        if i < wrong:
-            corrupted.append(steps[-1])
-        elif i == wrong:
-            corrupted.append(f"Step {i + 1}: {believed} is taller than {people[0]}.")
-        else:
-            corrupted.append(f"Step {i + 1}: {believed} is taller than {people[i + 1]}.")
-    steps.append(f"Answer: {people[0]} is the tallest.")
-    corrupted.append(f"Answer: {believed} is the tallest.")
+    swapped = list(people)
+    j = rng.randrange(1, len(people))
+    swapped[0], swapped[j] = swapped[j], swapped[0]
+    steps, corrupted = _chain_steps(people), _chain_steps(swapped)
+    wrong = next(i for i, (a, b) in enumerate(zip(steps, corrupted)) if a != b)
     question = _with_distractor(rng, " ".join(facts), distractor) + " Who is the tallest?"
     return Problem(f"order-{index:03d}", "ordering", question, steps, corrupted, wrong, {"distractor": distractor})
 

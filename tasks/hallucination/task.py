@@ -17,7 +17,7 @@ from harness.runtime import Runtime
 from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.hallucination.detector import TraceDetector, TraceScore
 from tasks.hallucination.local_data import read_traces
-from tasks.hallucination.metrics import auroc
+from tasks.hallucination.metrics import auroc, pair_win_rate
 from tasks.hallucination.problems import DOMAINS, Problem, build_problems, split_of
 from tasks.hallucination.traces import LabelledTrace, Trace, encode
 
@@ -77,14 +77,20 @@ class ReasoningHallucination(Task):
     Options = HallucinationOptions
     _pinned: str | None = None  # what the local split read (file sha256 or dataset fingerprint)
     spec = TaskSpec(
-        name="reasoning_hallucination", family="hallucination", version="1",
+        name="reasoning_hallucination", family="hallucination", version="2",
         paper="https://arxiv.org/abs/2505.12886",
         description="Detect corrupted reasoning traces (an error carried through the later steps) from the model's "
                     "internals; AUROC overall and per domain, and how well step scores locate the wrong step.",
         splits=(OFFLINE, LOCAL),
         metrics=(
-            MetricSpec(name="auroc", higher_is_better=True, description="AUROC of trace scores, hallucinated = positive"),
+            MetricSpec(name="auroc", higher_is_better=True,
+                       description="AUROC of trace scores, hallucinated = positive (interval: problems resampled)"),
             *(MetricSpec(name=f"auroc_{d}", higher_is_better=True, description=f"AUROC on the {d} domain") for d in DOMAINS),
+            MetricSpec(name="pair_win", higher_is_better=True,
+                       description="within-pair win rate: share of problems whose hallucinated twin scores above its "
+                                   "sound twin (ties half; interval: pairs resampled)"),
+            *(MetricSpec(name=f"pair_win_{d}", higher_is_better=True, description=f"within-pair win rate on the {d} domain")
+              for d in DOMAINS),
             MetricSpec(name="step_auroc", higher_is_better=True,
                        description="within each hallucinated trace, AUROC of the wrong step against the other steps (mean)"),
             MetricSpec(name="step_top1", higher_is_better=True,
@@ -151,16 +157,21 @@ class ReasoningHallucination(Task):
         return scores
 
     def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
-        """AUROC (scikit-learn, bootstrap interval) overall and per offline domain; step metrics are means."""
+        """AUROC and the within-pair win rate overall and per offline domain, both with intervals that resample
+        problems (both twins together); step metrics are means over hallucinated traces (one per problem)."""
         result = super().aggregate(rows, metas, seed)
-        groups: dict[str, list[dict[str, float]]] = {"auroc": rows}
-        for row, meta in zip(rows, metas):
-            groups.setdefault(f"auroc_{meta.get('domain')}", []).append(row)
+        groups: dict[str, list[int]] = {"": list(range(len(rows)))}
+        for i, meta in enumerate(metas):
+            groups.setdefault(f"_{meta.get('domain')}", []).append(i)
         names = {m.name for m in self.spec.metrics}
-        for name, group in groups.items():
-            value = auroc([r["label"] for r in group], [r["score"] for r in group], seed) if name in names else None
-            if value is not None:
-                result[name] = value
+        for suffix, members in groups.items():
+            labels = [rows[i]["label"] for i in members]
+            scores = [rows[i]["score"] for i in members]
+            problem = [str(metas[i].get("group", i)) for i in members]
+            for name, value in ((f"auroc{suffix}", lambda: auroc(labels, scores, seed, problem)),
+                                (f"pair_win{suffix}", lambda: pair_win_rate(labels, scores, problem, seed))):
+                if name in names and (found := value()) is not None:
+                    result[name] = found
         return result
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
@@ -192,23 +203,31 @@ class ReasoningHallucination(Task):
             "label": "1 = hallucinated (the corrupted twin, wrong from one step on, the error carried to the answer)",
             "splits": f"problems go to fit or test by a seeded hash of their id (fit share {self.options.fit_share}); "
                       "both twins of a problem share a split; detectors are fitted on the fit split only",
-            "auroc": "scikit-learn roc_auc_score; 95% interval from 1000 bootstrap resamples of the test traces",
+            "auroc": "scikit-learn roc_auc_score; 95% interval from 1000 bootstrap resamples of the test problems "
+                     "(both twins of a drawn problem enter together)",
+            "pair_win": "per problem, 1 if the corrupted twin scores above the sound one, 0.5 on a tie; mean over "
+                        "problems, 95% interval from 1000 bootstrap resamples of the pairs",
             "step_metrics": "on hallucinated traces with a known wrong step, from the detector's per-step scores",
         }
 
 
 def _auroc_table(samples: list[Sample], rows: list[dict[str, float]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    cells: dict[tuple[Any, ...], list[dict[str, float]]] = {}
+    cells: dict[tuple[Any, ...], list[tuple[dict[str, float], Sample]]] = {}
     for sample, row in zip(samples, rows):
-        cells.setdefault(tuple(sample.meta[k] for k in keys), []).append(row)
+        cells.setdefault(tuple(sample.meta[k] for k in keys), []).append((row, sample))
     table = []
     for key, group in sorted(cells.items()):
         entry: dict[str, Any] = dict(zip(keys, key))
         entry["n"] = len(group)
-        value = auroc([r["label"] for r in group], [r["score"] for r in group])
+        labels, scores = [r["label"] for r, _ in group], [r["score"] for r, _ in group]
+        problems = [str(s.meta.get("group", s.id)) for _, s in group]
+        value = auroc(labels, scores, groups=problems)
         if value is not None:
             entry.update(auroc=value.value, auroc_low=value.ci95[0], auroc_high=value.ci95[1])
-        located = [r["step_auroc"] for r in group if "step_auroc" in r]
+        paired = pair_win_rate(labels, scores, problems)
+        if paired is not None:
+            entry.update(pair_win=paired.value, pair_win_low=paired.ci95[0], pair_win_high=paired.ci95[1])
+        located = [r["step_auroc"] for r, _ in group if "step_auroc" in r]
         if located:
             entry["step_auroc"] = float(np.mean(located))
         table.append(entry)

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.method import Method
 from tasks.timeseries.windows import Windows
@@ -32,13 +32,33 @@ class Forecaster(Method):
 
 
 class TrainingParams(BaseModel):
-    """The shared training recipe (Adam, MSE, early stopping on validation MSE)."""
+    """The shared training recipe (Adam, MSE, early stopping on validation MSE), and named presets of it.
+
+    A preset is data: a named set of parameter values (`PRESETS`), filled in before validation; parameters given
+    explicitly win over the preset's. `cpu` (the default) is sized for 2 CPU cores; a method may add `reference`
+    with the settings of SynTSBench's scripts. The preset's name and every resolved value are recorded.
+    """
 
     model_config = ConfigDict(extra="forbid")
+    PRESETS: ClassVar[dict[str, dict]] = {"cpu": {}}
+    preset: str = Field("cpu", description="named parameter set: 'cpu' (2 CPU cores) or, where the method has one, "
+                                           "'reference' (SynTSBench's scripts)")
     epochs: int = Field(10, ge=1, description="maximum passes over the training windows")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     batch_size: int = Field(64, ge=1, description="windows per step")
     patience: int = Field(3, ge=1, description="epochs without validation improvement before stopping")
+    lr_decay: float = Field(1.0, gt=0, le=1, description="learning rate multiplied by this after every epoch "
+                                                         "(SynTSBench's lradj type1: 0.85)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data):
+        if not isinstance(data, dict):
+            return data
+        name = data.get("preset", "cpu")
+        if name not in cls.PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose from {sorted(cls.PRESETS)}")
+        return {**cls.PRESETS[name], **data}
 
 
 class TorchForecaster(Forecaster):
@@ -68,6 +88,8 @@ class TorchForecaster(Forecaster):
                 loss.backward()
                 optimiser.step()
             self.epochs_run += 1
+            for group in optimiser.param_groups:
+                group["lr"] *= p.lr_decay
             score = float(np.mean((self.predict(val.inputs, val.targets.shape[1]) - val.targets) ** 2)) if len(val) else 0.0
             if score < best:
                 best, best_state, stale = score, copy.deepcopy(self.module.state_dict()), 0

@@ -45,7 +45,8 @@ def read_series(path: Path, category: str) -> Series:
     snr = SNR.search(path.stem)
     noise = float(np.var(values) / (10 ** (float(snr.group(1)) / 10) + 1)) if snr else 0.0
     known = snr is not None or "_raw" in path.stem
-    return Series(path.stem, category, path.stem, values, noise_variance=noise if known else float("nan"))
+    return Series(path.stem, category, path.stem, values, noise_variance=noise if known else float("nan"),
+                  clean=values if snr is None and "_raw" in path.stem else None)
 
 
 def folder_sha256(files: list[Path]) -> str:

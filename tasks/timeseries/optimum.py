@@ -44,3 +44,29 @@ def optimal_mse(train_variance: float, horizon: int, noise_variance: float = 0.0
     if process is not None:
         total += float(step_errors(process, horizon).mean())
     return total / train_variance
+
+
+def oracle_forecasts(values: np.ndarray, start: int, input_len: int, horizon: int, clean: np.ndarray | None = None,
+                     process: Process | None = None, innovations: np.ndarray | None = None) -> np.ndarray | None:
+    """The optimal forecast [N, horizon] of every window cut from values[start:] (raw units), where it is known.
+
+    Additive noise on a known signal: the signal itself. ARMA / random walk with known innovations e_t: the
+    conditional mean x_{t+k} - sum_{i=1..k} psi_{k-i} e_{t+i} (the future innovations' share removed), exact because
+    the generator builds x from e. Its MSE on a series' own test windows is the optimum *realised on that path*,
+    free of the single path's sampling error that the analytic expectation carries.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    first = start + input_len  # index of the first target of the first window
+    if len(values) - first < horizon:
+        return None
+    if clean is not None:
+        return np.ascontiguousarray(sliding_window_view(clean[first:], horizon))
+    if process is None or innovations is None:
+        return None
+    psi = np.ones(horizon) if process.kind == "random_walk" else psi_weights(process.ar, process.ma, horizon)
+    lag = np.arange(horizon)[None, :] - np.arange(horizon)[:, None]  # k - i
+    spread = np.where(lag >= 0, psi[np.clip(lag, 0, None)], 0.0)  # [i, k]: weight of e_{t+1+i} in x_{t+1+k}
+    future = sliding_window_view(values[first:], horizon)
+    shocks = sliding_window_view(innovations[first:], horizon)
+    return future - shocks @ spread

@@ -27,6 +27,13 @@ class Series:
     values: np.ndarray
     noise_variance: float = 0.0
     process: Process | None = None
+    clean: np.ndarray | None = None  # the predictable part under additive noise (the optimal forecast's values)
+    innovations: np.ndarray | None = None  # e_t of an ARMA / random-walk series (the optimal forecast follows)
+
+    @property
+    def has_oracle(self) -> bool:
+        """Whether the optimal forecast of every window is known, so its error on this very path can be measured."""
+        return self.clean is not None or (self.process is not None and self.innovations is not None)
 
 
 def clean_signals(n: int) -> dict[str, Callable[[], np.ndarray]]:
@@ -78,30 +85,38 @@ def build_suite(n: int, seed: int, categories: list[str], snr_db: list[float], p
     suite: list[Series] = []
     for name, make in signals.items():
         if CLEAN_CATEGORY[name] in categories:
-            suite.append(Series(name, CLEAN_CATEGORY[name], name, make()))
+            values = make()
+            suite.append(Series(name, CLEAN_CATEGORY[name], name, values, clean=values))
     if "noise" in categories:
         for name in CORRUPTED:
             for snr in snr_db:
                 sid = f"{name}-SNR{snr:g}dB"
-                values, variance = g.add_noise(signals[name](), snr, rng_for(seed, sid))
-                suite.append(Series(sid, "noise", name, values, noise_variance=variance))
+                clean = signals[name]()
+                values, variance = g.add_noise(clean, snr, rng_for(seed, sid))
+                suite.append(Series(sid, "noise", name, values, noise_variance=variance, clean=clean))
     if "anomaly" in categories:
         for name in CORRUPTED:
             for ratio in point_ratios:
                 sid = f"{name}-point{ratio:g}"
                 rng = rng_for(seed, sid)
-                values, variance = g.add_noise(signals[name](), 20, rng)
-                suite.append(Series(sid, "anomaly", name, g.add_point_anomalies(values, ratio, rng), noise_variance=variance))
+                clean = signals[name]()
+                values, variance = g.add_noise(clean, 20, rng)
+                suite.append(Series(sid, "anomaly", name, g.add_point_anomalies(values, ratio, rng), noise_variance=variance,
+                                    clean=clean))
             for count in pulse_counts:
                 sid = f"{name}-pulse{count}"
                 rng = rng_for(seed, sid)
-                values, variance = g.add_noise(signals[name](), 20, rng)
-                suite.append(Series(sid, "anomaly", name, g.add_pulse_anomalies(values, count, rng), noise_variance=variance))
+                clean = signals[name]()
+                values, variance = g.add_noise(clean, 20, rng)
+                suite.append(Series(sid, "anomaly", name, g.add_pulse_anomalies(values, count, rng), noise_variance=variance,
+                                    clean=clean))
     if "stochastic" in categories:
-        suite.append(Series("AR3", "stochastic", "AR(3)", g.arma(n, list(AR_COEFFS), [], 1.0, rng_for(seed, "AR3")),
-                            process=Process("arma", 1.0, AR_COEFFS)))
-        suite.append(Series("ARMA21", "stochastic", "ARMA(2,1)", g.arma(n, list(ARMA_AR), list(ARMA_MA), 1.0, rng_for(seed, "ARMA21")),
-                            process=Process("arma", 1.0, ARMA_AR, ARMA_MA)))
-        suite.append(Series("Random-Walk", "stochastic", "random walk", g.random_walk(n, 1.0, rng_for(seed, "Random-Walk")),
-                            process=Process("random_walk", 1.0)))
+        for sid, pattern, process in (("AR3", "AR(3)", Process("arma", 1.0, AR_COEFFS)),
+                                      ("ARMA21", "ARMA(2,1)", Process("arma", 1.0, ARMA_AR, ARMA_MA)),
+                                      ("Random-Walk", "random walk", Process("random_walk", 1.0))):
+            if process.kind == "arma":
+                values, e = g.arma(n, list(process.ar), list(process.ma), 1.0, rng_for(seed, sid), innovations=True)
+            else:
+                values, e = g.random_walk(n, 1.0, rng_for(seed, sid), innovations=True)
+            suite.append(Series(sid, "stochastic", pattern, values, process=process, innovations=e))
     return suite

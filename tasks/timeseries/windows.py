@@ -29,6 +29,8 @@ class Prepared:
     val: Windows
     test: Windows
     train_variance: float
+    train_mean: float = 0.0
+    test_start: int = 0  # index into the series where the first test window starts
 
 
 def windows(x: np.ndarray, input_len: int, horizon: int) -> Windows:
@@ -50,5 +52,5 @@ def prepare(values: np.ndarray, input_len: int, horizon: int) -> Prepared:
         train=windows(scaled[:num_train], input_len, horizon),
         val=windows(scaled[num_train - input_len:num_train + num_val], input_len, horizon),
         test=windows(scaled[n - num_test - input_len:], input_len, horizon),
-        train_variance=std**2,
+        train_variance=std**2, train_mean=float(train_raw.mean()), test_start=n - num_test - input_len,
     )
