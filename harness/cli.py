@@ -1,4 +1,4 @@
-"""The `harness` command line: list, run, show, rescore, validate, verify, site, export, schema."""
+"""The `harness` command line: list, run, merge, show, rescore, validate, verify, site, export, schema."""
 
 from __future__ import annotations
 
@@ -46,31 +46,48 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.cell import CellSpec
+    from harness.executors import EXECUTORS, RayOptions
+    from harness.grid import Shard, plan_grid, reference_first, split_list
     from harness.models import check_model_available
     from harness.registry import TASKS
     from harness.report import console, summary_table
-    from harness.runner import options_per_task, plan_tasks, refused_tasks, run
-    from harness.store import load_record
+    from harness.runner import normalised, run
+    from harness.store import ensure_dir, load_record
 
     if args.limit is not None and args.limit < 1:
         raise HarnessError(f"--limit must be at least 1, got {args.limit}")
     if args.repeats < 1 or args.warmups < 0:
         raise HarnessError("--repeats must be at least 1 and --warmups at least 0")
-    tasks = plan_tasks(args.method, args.task)
-    if not args.task:
-        for name, reason in refused_tasks(args.method):
-            console.print(f"skipping task {name}: {reason}")
-    if any(TASKS.get(t).spec.uses_model for t in tasks):
-        check_model_available(args.model)
-    method_params = parse_kv(args.method_arg, "--method-arg")
-    task_options = options_per_task(tasks, parse_kv(args.task_arg, "--task-arg"))
-    specs = [
-        CellSpec(task=t, task_options=options, method=args.method, method_params=method_params, model=args.model,
-                 dtype=args.dtype, split=args.split, limit=args.limit, seed=args.seed, device=args.device,
-                 warmups=args.warmups, repeats=args.repeats, out=str(args.out), resume=args.resume)
-        for t in tasks for options in TASKS.get(t).expand(task_options[t])
-    ]
-    outcomes = run(specs)
+    if args.executor not in EXECUTORS:
+        raise HarnessError(f"unknown executor {args.executor!r}: use --executor local (this machine) or ray")
+    if args.executor == "local" and (args.address or args.cpus_per_cell is not None or args.gpus_per_cell is not None):
+        raise HarnessError("--address, --cpus-per-cell and --gpus-per-cell are Ray options: add --executor ray")
+    if args.executor == "ray" and args.resume:
+        raise HarnessError("--resume continues a cell's samples on this machine: drop --executor ray (a Ray grid "
+                           "already skips its complete cells)")
+    shard = Shard.parse(args.shard) if args.shard else None
+    methods, models = split_list(args.method), split_list(args.model)
+    common = dict(dtype=args.dtype, split=args.split, limit=args.limit, seed=args.seed, device=args.device,
+                  warmups=args.warmups, repeats=args.repeats, out=str(args.out), resume=args.resume)
+    specs, notes = plan_grid(methods, split_list(args.task), models, parse_kv(args.method_arg, "--method-arg"),
+                             parse_kv(args.task_arg, "--task-arg"), common)
+    for line in notes:
+        console.print(line)
+    if any(TASKS.get(s.task).spec.uses_model for s in specs):
+        for model in models or [None]:
+            check_model_available(model)
+    specs = reference_first([normalised(s) for s in specs])
+    if shard:
+        total = len(specs)
+        specs = [s for s in specs if shard.holds(s)]
+        console.print(f"shard {shard.index}/{shard.count}: {len(specs)} of the grid's {total} cells")
+        if not specs:
+            ensure_dir(args.out)  # an empty shard is still a results folder, for `harness merge`
+            return 0
+    grid = len(methods) > 1 or len(models) > 1 or shard is not None or args.executor == "ray"
+    ray_options = RayOptions(address=args.address, cpus_per_cell=args.cpus_per_cell or 1.0,
+                             gpus_per_cell=args.gpus_per_cell or 0.0)
+    outcomes = run(specs, skip_complete=grid and not args.rerun, executor=args.executor, ray_options=ray_options)
     records = [(load_record(o.record), o.record) for o in outcomes if o.record]
     console.print(summary_table(records))
     for record, path in records:
@@ -79,6 +96,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"build the leaderboard with `harness site --results {args.out}` and open site/index.html.")
     failed = [o for o in outcomes if o.status in ("failed", "oom")]
     return 1 if failed else 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from harness.merge import merge
+    from harness.report import console
+
+    report = merge(args.folders, args.into)
+    console.print(f"merged {len(args.folders)} folder(s) into {args.into}: {report.records} record(s), "
+                  f"{report.copied} file(s) copied, {report.identical} already there and identical")
+    return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -214,18 +241,28 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes are one line and exit 2, like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {message}: see `{self.prog} --help`", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description="Does this method keep accuracy while cutting memory and latency, on my hardware?")
+    parser = OneLineParser(prog="harness", description="Does this method keep accuracy while cutting memory and latency, on my hardware?")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="list registered tasks and methods")
     p.add_argument("what", nargs="?", choices=["tasks", "methods"])
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("run", help="run a method on every task it can run (or the tasks named)")
-    p.add_argument("--method", required=True)
-    p.add_argument("--task", action="append", help="a task name (repeatable); default: every task the method can run")
-    p.add_argument("--model", help="Hugging Face id (from the local cache) or local folder; default: embedded SmolLM2-135M-Instruct")
+    p = sub.add_parser("run", help="run methods on every task they can run (or the tasks named): one cell or a grid")
+    p.add_argument("--method", required=True, action="append", help="a method, or several: a,b,c (a grid)")
+    p.add_argument("--task", action="append", help="a task name, or several: x,y (repeatable); default: every task the "
+                                                  "method can run")
+    p.add_argument("--model", action="append", help="Hugging Face id (from the local cache) or local folder, or "
+                                                   "several: m1,m2; default: embedded SmolLM2-135M-Instruct")
     p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], help="default: float32 on CPU, bfloat16 on CUDA")
     p.add_argument("--split", default="offline")
     p.add_argument("--limit", type=int, help="evaluate only the first N samples")
@@ -237,7 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--method-arg", action="append", default=[], metavar="KEY=VALUE", help="method hyperparameter, e.g. budget=0.25")
     p.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. mode=stream")
+    p.add_argument("--rerun", action="store_true", help="in a grid, run cells again even if a complete record exists")
+    p.add_argument("--shard", metavar="I/N", help="run only shard I of N of the grid (split by configuration hash)")
+    p.add_argument("--executor", default="local", help="local (default: one cell after another here) or ray")
+    p.add_argument("--address", help="Ray cluster address HOST:PORT or auto (default: start Ray on this machine)")
+    p.add_argument("--cpus-per-cell", type=float, help="CPUs each Ray cell asks for (default 1)")
+    p.add_argument("--gpus-per-cell", type=float, help="GPUs each Ray cell asks for (default 0; 1 holds a GPU alone)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("merge", help="join results folders (shards, other machines) into one; refuses conflicts")
+    p.add_argument("folders", nargs="+", type=Path)
+    p.add_argument("--into", type=Path, default=Path("results"), help="the folder to merge into (default: results)")
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("show", help="summarise all records, or one run in detail")
     p.add_argument("run", nargs="?", help="run id or record path")

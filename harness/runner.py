@@ -9,6 +9,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.cell import EXIT_BAD_INPUT, CellSpec, base_record, finished, new_run_id, run_logs
 from harness.errors import HarnessError
@@ -20,6 +21,9 @@ from harness.store import SAMPLES_SUFFIX, cell_dir, ensure_dir, safe_name, write
 
 SIGKILL_EXIT = -9
 
+if TYPE_CHECKING:
+    from harness.executors import RayOptions
+
 
 @dataclass
 class CellOutcome:
@@ -28,47 +32,6 @@ class CellOutcome:
     spec: CellSpec
     status: str
     record: Path | None
-
-
-def plan_tasks(method_name: str, task_names: list[str] | None) -> list[str]:
-    """The tasks to run: those asked for (each must suit the method), or every task the method can run."""
-    method_cls = METHODS.get(method_name)
-    if task_names:
-        for name in task_names:
-            task_cls = TASKS.get(name)
-            if task_cls.spec.requires != method_cls.protocol:
-                raise HarnessError(
-                    f"method {method_name!r} ({method_cls.protocol}) cannot run task {name!r}, which needs a "
-                    f"{task_cls.spec.requires} method: pick a task of that family (see `harness list tasks`)"
-                )
-            refusal = task_cls.accepts(method_cls)
-            if refusal:
-                raise HarnessError(f"task {name!r} does not run method {method_name!r}: {refusal}")
-        return list(task_names)
-    refused = dict(refused_tasks(method_name))
-    names = [name for name in TASKS.names() if TASKS.get(name).spec.requires == method_cls.protocol and name not in refused
-             and TASKS.get(name).default_plan]
-    if not names:
-        raise HarnessError(f"no task accepts method {method_name!r} ({method_cls.protocol}) yet")
-    return names
-
-
-def refused_tasks(method_name: str) -> list[tuple[str, str]]:
-    """Tasks of the method's protocol that decline it, with their one-line reasons."""
-    method_cls = METHODS.get(method_name)
-    found = [(name, TASKS.get(name)) for name in TASKS.names()]
-    return [(name, task.accepts(method_cls)) for name, task in found
-            if task.spec.requires == method_cls.protocol and task.accepts(method_cls)]
-
-
-def options_per_task(tasks: list[str], options: dict[str, object]) -> dict[str, dict[str, object]]:
-    """Give each task the --task-arg options it accepts; an option that no planned task accepts is an error."""
-    fields = {name: set(TASKS.get(name).Options.model_fields) for name in tasks}
-    unused = [key for key in options if not any(key in f for f in fields.values())]
-    if unused:
-        accepted = sorted(set().union(*fields.values()))
-        raise HarnessError(f"no task in this run accepts option {unused[0]!r}: accepted options are {', '.join(accepted) or 'none'}")
-    return {name: {k: v for k, v in options.items() if k in fields[name]} for name in tasks}
 
 
 def _record_crash(spec: CellSpec, returncode: int) -> Path:
@@ -142,8 +105,49 @@ def resume_plan(specs: list[CellSpec]) -> list[CellSpec | CellOutcome]:
     return plan
 
 
-def run(specs: list[CellSpec]) -> list[CellOutcome]:
+def keep_complete(specs: list[CellSpec], hardware_keys: set[str] | None) -> list[CellSpec | CellOutcome]:
+    """A grid resumes: a cell that already has a complete record of its configuration (today's task and method
+    versions, this hardware) is kept, the others run."""
+    from harness.grid import complete_record
+    from harness.report import console
+
+    plan: list[CellSpec | CellOutcome] = []
+    for spec in specs:
+        found = complete_record(spec, hardware_keys)
+        if found is None:
+            plan.append(spec)
+        else:
+            console.print(f"{spec.method} on {spec.task}: run {found.stem} is already complete; kept (--rerun runs it again)")
+            plan.append(CellOutcome(spec, "complete", found))
+    return plan
+
+
+def run(specs: list[CellSpec], skip_complete: bool = False, executor: str = "local",
+        ray_options: "RayOptions | None" = None) -> list[CellOutcome]:
+    """Run the cells on the executor; under --resume continue unfinished ones; in a grid keep complete ones."""
+    from harness.executors import RayOptions, run_local, run_ray
+
     specs = [normalised(spec) for spec in specs]
     ensure_dir(Path(specs[0].out))
-    plan: list[CellSpec | CellOutcome] = resume_plan(specs) if specs[0].resume else list(specs)
-    return [step if isinstance(step, CellOutcome) else run_cell_subprocess(step) for step in plan]
+    if specs[0].resume:
+        plan = resume_plan(specs)
+    elif skip_complete:
+        plan = keep_complete(specs, local_hardware_keys(specs) if executor == "local" else None)
+    else:
+        plan = list(specs)
+    pending = [step for step in plan if isinstance(step, CellSpec)]
+    if not pending:
+        ran = []
+    else:
+        ran = run_local(pending) if executor == "local" else run_ray(pending, ray_options or RayOptions())
+    by_hash = {outcome.spec.config_hash(): outcome for outcome in ran}
+    return [step if isinstance(step, CellOutcome) else by_hash[step.config_hash()] for step in plan
+            if isinstance(step, CellOutcome) or step.config_hash() in by_hash]
+
+
+def local_hardware_keys(specs: list[CellSpec]) -> set[str]:
+    """The hardware keys this machine records under for the cells' devices."""
+    from harness.environment import hardware_key
+    from harness.runtime import resolve_device
+
+    return {hardware_key(resolve_device(device).type) for device in {spec.device for spec in specs}}

@@ -48,8 +48,8 @@ def ensure_dir(path: Path) -> None:
         raise HarnessError(f"cannot write into the results folder {path} (permission denied): choose a writable --out")
 
 
-def _write_slowly(fh: Any, text: str) -> None:
-    """Write `text`; under the fault-injection hook, pause half-way so that a kill can land mid-write."""
+def _write_slowly(fh: Any, text: str | bytes) -> None:
+    """Write `text` (or bytes); under the fault-injection hook, pause half-way so that a kill can land mid-write."""
     delay = float(os.environ.get(WRITE_DELAY_ENV) or 0)
     if delay <= 0:
         fh.write(text)
@@ -61,12 +61,12 @@ def _write_slowly(fh: Any, text: str) -> None:
     fh.write(text[half:])
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+def write_text_atomic(path: Path, text: str | bytes) -> None:
+    """Write text (or bytes) to a temporary file in the same folder, fsync, then rename over the target."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, PUBLIC_FILE_MODE)  # mkstemp makes files private; records are meant to be shared
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as fh:
             _write_slowly(fh, text)
             fh.flush()
             os.fsync(fh.fileno())

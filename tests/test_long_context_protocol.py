@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.meter import Clock
 from harness.paired import mcnemar_p, paired_metrics
 from harness.registry import TASKS
-from harness.runner import plan_tasks
+from harness.grid import default_tasks
 from harness.runtime import Runtime
 from tasks.long_context.kv import LEADING_TOKENS, CompressContext, Rope, gather
 from tasks.long_context.metrics import contains, exact_match
@@ -153,8 +153,8 @@ def test_long_ppl_pairs_perplexity_as_exp_of_mean_nll():
 
 
 def test_snapkv_is_refused_on_long_ppl_and_left_out_of_its_default_plan(tiny_model_dir, tmp_path):
-    assert plan_tasks("snapkv", None) == ["niah_multikey", "passkey"]
-    assert "long_ppl" in plan_tasks("lacache", None)
+    assert default_tasks("snapkv")[0] == ["niah_multikey", "passkey"]
+    assert "long_ppl" in default_tasks("lacache")[0]
     one_line_error(harness_cli("run", "--method", "snapkv", "--task", "long_ppl", "--model", str(tiny_model_dir), "--out", str(tmp_path)),
                    "has no streaming form")
     assert not list(tmp_path.rglob("*.json"))
