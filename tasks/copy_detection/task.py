@@ -80,7 +80,7 @@ class CopyDetection(Task):
                     "in training and a pool of example pairs may prompt the method; DISC21 μAP, recall at P90 and at "
                     "rank 1/10, base and novel patterns apart.",
         splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="uap_novel", requires="copy_descriptor",
-        reference=ReferenceSpec(method="tiny_image", kind="floor"),
+        reference=ReferenceSpec(method="tiny_image", kind="floor", latency="describe_query"),
     )
 
     def __init__(self, options: dict[str, Any] | None = None):

@@ -69,7 +69,7 @@ class Depth(Task):
                     "prediction is fitted to the ground truth by least-squares scale and shift, in depth or disparity "
                     "space as the method predicts, clipped, then AbsRel, delta1-3 and RMSE per image.",
         splits=(OFFLINE, *LOCAL.values()), metrics=_metric_specs(), main_metric="absrel", requires="depth_estimator",
-        reference=ReferenceSpec(method="constant_depth", kind="floor"),
+        reference=ReferenceSpec(method="constant_depth", kind="floor", latency="predict_image"),
     )
 
     def __init__(self, options: dict[str, Any] | None = None):
