@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from harness.board import pareto_front
 from harness.labels import CHAR_WIDTH, Box, Placed, place_labels
-from harness.ticks import linear_ticks, log_ticks
+from harness.ticks import linear_ticks
 
 WIDTH, HEIGHT, MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP, MARGIN_RIGHT = 460, 300, 64, 44, 16, 16
 LOG_SCALE_RATIO = 20.0
@@ -62,13 +62,28 @@ def unit_for(kind: str, largest: float) -> tuple[float, str]:
 
 
 def tick_text(value: float, step: float | None, suffix: str) -> str:
-    """A tick value with as many decimals as its step needs (log ticks: `g` format)."""
-    if step is None:
-        text = f"{value:g}"
+    """A tick value with as many decimals as its step needs."""
+    decimals = 0 if step is None else max(0, -math.floor(math.log10(step) + 1e-9))
+    return f"{value:.{decimals}f} {suffix}".strip()
+
+
+def log_unit_ticks(low: float, high: float, kind: str) -> tuple[float, float, list[tuple[float, str]]]:
+    """Log-axis ticks at 1, 10 and 100 of each unit (1 KiB, 10 KiB, 100 KiB, 1 MiB ...; decades for plain numbers),
+    from the last one at or below `low` to the first at or above `high`, every other one when there are more than 7."""
+    if kind in ("bytes", "seconds"):
+        units = UNITS[kind]
+        found = [(m * scale, f"{m} {suffix}") for i, (scale, suffix) in enumerate(units) for m in (1, 10, 100)
+                 if i + 1 == len(units) or m * scale < units[i + 1][0]]
+        if kind == "seconds":
+            found += [(m, f"{m} s") for m in (1000, 10000)]
     else:
-        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-        text = f"{value:.{decimals}f}"
-    return f"{text} {suffix}".strip()
+        found = [(10.0 ** k, f"{10.0 ** k:g}") for k in range(-12, 13)]
+    first = max((t for t in found if t[0] <= low), default=found[0])
+    last = min((t for t in found if t[0] >= high), default=found[-1])
+    ticks = [t for t in found if first[0] <= t[0] <= last[0]]
+    while len(ticks) > 7:
+        ticks = ticks[::2] if ticks[::2][-1] == last else ticks[::2] + [last]
+    return first[0], last[0], ticks
 
 
 class Axis:
@@ -76,29 +91,26 @@ class Axis:
 
     def __init__(self, values: list[float], lo_px: float, hi_px: float, allow_log: bool, kind: str = "number"):
         low, high = min(values), max(values)
-        self.scale, self.suffix = unit_for(kind, max(abs(low), abs(high)))
         self.log = allow_log and low > 0 and high / low > LOG_SCALE_RATIO
-        if self.log:
-            self.low, self.high, ticks = log_ticks(low / self.scale, high / self.scale)
-            self.step = None
-        else:
-            self.low, self.high, ticks = linear_ticks(low / self.scale, high / self.scale)
-            self.step = ticks[1] - ticks[0] if len(ticks) > 1 else None
-        self.tick_values = ticks
         self.lo_px, self.hi_px = lo_px, hi_px
-
-    def position(self, scaled: float) -> float:
         if self.log:
-            v, low, high = math.log10(scaled), math.log10(self.low), math.log10(self.high)
-        else:
-            v, low, high = scaled, self.low, self.high
-        return self.lo_px + (v - low) / (high - low) * (self.hi_px - self.lo_px)
+            self.low, self.high, self.labelled = log_unit_ticks(low, high, kind)
+            return
+        scale, suffix = unit_for(kind, max(abs(low), abs(high)))
+        first, last, ticks = linear_ticks(low / scale, high / scale)
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else None
+        self.low, self.high = first * scale, last * scale
+        self.labelled = [(t * scale, tick_text(t, step, suffix)) for t in ticks]
 
     def __call__(self, value: float) -> float:
-        return self.position(value / self.scale)
+        if self.log:
+            v, low, high = math.log10(value), math.log10(self.low), math.log10(self.high)
+        else:
+            v, low, high = value, self.low, self.high
+        return self.lo_px + (v - low) / (high - low) * (self.hi_px - self.lo_px)
 
     def ticks(self) -> list[tuple[float, str]]:
-        return [(self.position(t), tick_text(t, self.step, self.suffix)) for t in self.tick_values]
+        return [(self(value), label) for value, label in self.labelled]
 
 
 def finite(value: Any) -> bool:

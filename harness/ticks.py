@@ -1,4 +1,4 @@
-"""Round axis ticks: Heckbert's "nice numbers" for linear axes, powers of ten (with 2 and 5 between) for log axes."""
+"""Round axis ticks for linear axes: Heckbert's "nice numbers" (steps of 1, 2 or 5 times a power of ten)."""
 
 from __future__ import annotations
 
@@ -25,15 +25,3 @@ def linear_ticks(low: float, high: float, count: int = 5) -> tuple[float, float,
     first, last = math.floor(low / step) * step, math.ceil(high / step) * step
     ticks = [round(first + k * step, 12) for k in range(int(round((last - first) / step)) + 1)]
     return first, last, ticks
-
-
-def log_ticks(low: float, high: float, count: int = 6) -> tuple[float, float, list[float]]:
-    """Decades covering [low, high] (both > 0); 2 and 5 within each decade while that keeps at most `count` ticks."""
-    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    if last == first:
-        last += 1
-    decades = [10.0 ** e for e in range(first, last + 1)]
-    with_steps = sorted(d * m for d in decades for m in (1, 2, 5) if d * m <= 10.0 ** last)
-    inside = [t for t in with_steps if low <= t <= high]
-    ticks = with_steps if len(inside) <= count - 2 else decades
-    return 10.0 ** first, 10.0 ** last, ticks
