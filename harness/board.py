@@ -1,4 +1,4 @@
-"""Records as a pandas table, grouped into boards of comparable runs, ranked, with leaders and Pareto fronts.
+"""Records as a pandas table, grouped into boards of comparable runs, ranked (ties shared), with Pareto fronts.
 
 A *board* is one setting in which results may be ranked against each other: one task, one hardware key,
 one model and dtype, one split, one set of task options and one sample limit. Nothing is ever ranked
@@ -129,11 +129,6 @@ def significance_ranks(group: pd.DataFrame, higher_is_better: bool) -> pd.Series
     worst, best = (low, high) if higher_is_better else (-high, -low)  # bounds in "higher is better" units
     ranks = [1 + int((worst > b).sum()) for b in best]
     return pd.Series(ranks, index=group.index, dtype=int)
-
-
-def leaders(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rank-1 rows of every board (ties all lead)."""
-    return frame[frame["rank"] == 1]
 
 
 def pareto_front(xs: list[float], ys: list[float], higher_is_better: bool) -> list[int]:
