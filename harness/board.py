@@ -1,4 +1,4 @@
-"""Records as a pandas table, grouped into boards of comparable runs, ranked, with leaders and Pareto fronts.
+"""Records as a pandas table, grouped into boards of comparable runs, ranked (ties shared), with Pareto fronts.
 
 A *board* is one setting in which results may be ranked against each other: one task, one hardware key,
 one model and dtype, one split, one set of task options and one sample limit. Nothing is ever ranked
@@ -108,16 +108,27 @@ def records_frame(items: list[LoadedRecord]) -> pd.DataFrame:
     newest = frame.groupby(CONFIG_KEYS, dropna=False)["created_at"].transform("max")
     frame["current"] = frame["created_at"] == newest
     frame["rank"] = pd.NA
+    frame["tied"] = False
     rankable = frame["current"] & frame["status"].isin(RANKED_STATUSES) & frame["value"].notna()
     for _, group in frame[rankable].groupby("board"):
-        ascending = not bool(group["higher_is_better"].iloc[0])
-        frame.loc[group.index, "rank"] = group["value"].rank(method="min", ascending=ascending).astype(int)
-    return frame.sort_values(["task", "board", "rank", "method"], na_position="last").reset_index(drop=True)
+        ranks = significance_ranks(group, bool(group["higher_is_better"].iloc[0]))
+        frame.loc[group.index, "rank"] = ranks
+        frame.loc[group.index, "tied"] = ranks.duplicated(keep=False)
+    value = pd.to_numeric(frame["value"], errors="coerce")
+    frame["order"] = value.where(frame["higher_is_better"].astype(bool), -value)
+    return (frame.sort_values(["task", "board", "rank", "order", "method"], ascending=[True, True, True, False, True],
+                              na_position="last").drop(columns="order").reset_index(drop=True))
 
 
-def leaders(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rank-1 rows of every board (ties all lead)."""
-    return frame[frame["rank"] == 1]
+def significance_ranks(group: pd.DataFrame, higher_is_better: bool) -> pd.Series:
+    """Rank = 1 + the number of runs significantly better: their 95% interval lies wholly on the better side of this
+    run's (a run without an interval counts as the point value). Runs whose intervals overlap the leader's share rank 1."""
+    value = group["value"].astype(float)
+    low = group["ci_low"].astype(float).fillna(value)
+    high = group["ci_high"].astype(float).fillna(value)
+    worst, best = (low, high) if higher_is_better else (-high, -low)  # bounds in "higher is better" units
+    ranks = [1 + int((worst > b).sum()) for b in best]
+    return pd.Series(ranks, index=group.index, dtype=int)
 
 
 def pareto_front(xs: list[float], ys: list[float], higher_is_better: bool) -> list[int]:

@@ -7,14 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from harness.board import pareto_front
+from harness.labels import CHAR_WIDTH, Box, Placed, place_labels
+from harness.ticks import linear_ticks
 
 WIDTH, HEIGHT, MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP, MARGIN_RIGHT = 460, 300, 64, 44, 16, 16
 LOG_SCALE_RATIO = 20.0
+UNITS = {"bytes": [(1024.0 ** k, s) for k, s in enumerate(["B", "KiB", "MiB", "GiB", "TiB"])],
+         "seconds": [(1e-9, "ns"), (1e-6, "µs"), (1e-3, "ms"), (1.0, "s")], "number": [(1.0, "")]}
 
 
 @dataclass
 class PlotPoint:
-    """One method's result placed on the canvas."""
+    """One method's result placed on the canvas, with its interval bar and (where it fits) its label."""
 
     px: float
     py: float
@@ -22,11 +26,15 @@ class PlotPoint:
     tooltip: str
     href: str
     on_front: bool
+    py_low: float | None = None
+    py_high: float | None = None
+    reference: bool = False
+    label_at: Placed | None = None
 
 
 @dataclass
 class Scatter:
-    """A main-metric-vs-cost scatter with its Pareto front as a staircase."""
+    """A main-metric-vs-cost scatter: Pareto staircase, interval bars, a chance line, and what could not be drawn."""
 
     title: str
     x_label: str
@@ -35,6 +43,9 @@ class Scatter:
     front: str  # SVG polyline points
     x_ticks: list[tuple[float, str]]
     y_ticks: list[tuple[float, str]]
+    chance: tuple[float, str] | None = None  # (y pixel, label)
+    missing: list[str] = field(default_factory=list)  # methods with no value on the x axis
+    unlabelled: list[str] = field(default_factory=list)  # points whose label had no free spot (hover shows them)
     width: int = WIDTH
     height: int = HEIGHT
     plot_left: int = MARGIN_LEFT
@@ -43,47 +54,101 @@ class Scatter:
     plot_right: int = WIDTH - MARGIN_RIGHT
 
 
-class Axis:
-    """Maps data values to pixels, linear or (for costs spanning more than 20x) logarithmic."""
+def unit_for(kind: str, largest: float) -> tuple[float, str]:
+    """The largest unit of `kind` (bytes, seconds, number) in which `largest` is at least 1."""
+    units = UNITS.get(kind, UNITS["number"])
+    fitting = [u for u in units if abs(largest) >= u[0]]
+    return fitting[-1] if fitting else units[0]
 
-    def __init__(self, values: list[float], lo_px: float, hi_px: float, allow_log: bool):
+
+def tick_text(value: float, step: float | None, suffix: str) -> str:
+    """A tick value with as many decimals as its step needs."""
+    decimals = 0 if step is None else max(0, -math.floor(math.log10(step) + 1e-9))
+    return f"{value:.{decimals}f} {suffix}".strip()
+
+
+def log_unit_ticks(low: float, high: float, kind: str) -> tuple[float, float, list[tuple[float, str]]]:
+    """Log-axis ticks at 1, 10 and 100 of each unit (1 KiB, 10 KiB, 100 KiB, 1 MiB ...; decades for plain numbers),
+    from the last one at or below `low` to the first at or above `high`, every other one when there are more than 7."""
+    if kind in ("bytes", "seconds"):
+        units = UNITS[kind]
+        found = [(m * scale, f"{m} {suffix}") for i, (scale, suffix) in enumerate(units) for m in (1, 10, 100)
+                 if i + 1 == len(units) or m * scale < units[i + 1][0]]
+        if kind == "seconds":
+            found += [(m, f"{m} s") for m in (1000, 10000)]
+    else:
+        found = [(10.0 ** k, f"{10.0 ** k:g}") for k in range(-12, 13)]
+    first = max((t for t in found if t[0] <= low), default=found[0])
+    last = min((t for t in found if t[0] >= high), default=found[-1])
+    ticks = [t for t in found if first[0] <= t[0] <= last[0]]
+    while len(ticks) > 7:
+        ticks = ticks[::2] if ticks[::2][-1] == last else ticks[::2] + [last]
+    return first[0], last[0], ticks
+
+
+class Axis:
+    """Maps data values to pixels over a range rounded to nice ticks; logarithmic for costs spanning more than 20x."""
+
+    def __init__(self, values: list[float], lo_px: float, hi_px: float, allow_log: bool, kind: str = "number"):
         low, high = min(values), max(values)
         self.log = allow_log and low > 0 and high / low > LOG_SCALE_RATIO
+        self.lo_px, self.hi_px = lo_px, hi_px
         if self.log:
-            low, high = math.log10(low), math.log10(high)
-        pad = (high - low) * 0.08 or (abs(high) * 0.1 or 1.0)
-        self.low, self.high, self.lo_px, self.hi_px = low - pad, high + pad, lo_px, hi_px
+            self.low, self.high, self.labelled = log_unit_ticks(low, high, kind)
+            return
+        scale, suffix = unit_for(kind, max(abs(low), abs(high)))
+        first, last, ticks = linear_ticks(low / scale, high / scale)
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else None
+        self.low, self.high = first * scale, last * scale
+        self.labelled = [(t * scale, tick_text(t, step, suffix)) for t in ticks]
 
     def __call__(self, value: float) -> float:
-        v = math.log10(value) if self.log else value
-        return self.lo_px + (v - self.low) / (self.high - self.low) * (self.hi_px - self.lo_px)
+        if self.log:
+            v, low, high = math.log10(value), math.log10(self.low), math.log10(self.high)
+        else:
+            v, low, high = value, self.low, self.high
+        return self.lo_px + (v - low) / (high - low) * (self.hi_px - self.lo_px)
 
-    def ticks(self, fmt: Callable[[float], str], count: int = 5) -> list[tuple[float, str]]:
-        out = []
-        for k in range(count):
-            v = self.low + (self.high - self.low) * (k + 0.5) / count
-            value = 10 ** v if self.log else v
-            out.append((self(value), fmt(value)))
-        return out
+    def ticks(self) -> list[tuple[float, str]]:
+        return [(self(value), label) for value, label in self.labelled]
+
+
+def finite(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def scatter(title: str, x_label: str, y_label: str, rows: list[dict[str, Any]], x_key: str, higher_is_better: bool,
-            x_fmt: Callable[[float], str], y_fmt: Callable[[float], str]) -> Scatter | None:
-    """Rows with `value`, `x_key`, `method`, `run_page`; None when fewer than one row has both coordinates."""
-    rows = [r for r in rows if r.get(x_key) is not None and r.get("value") is not None
-            and not (isinstance(r[x_key], float) and math.isnan(r[x_key]))]
-    if not rows:
+            x_kind: str, x_fmt: Callable[[float], str], y_fmt: Callable[[float], str], chance: float | None = None,
+            reference: str | None = None) -> Scatter | None:
+    """Rows with `value` (and `ci_low`/`ci_high`), `x_key`, `method`, `run_page`; None when no row has both coordinates.
+    Rows with a value but no `x_key` are listed in `missing`, never dropped silently."""
+    drawn = [r for r in rows if finite(r.get(x_key)) and finite(r.get("value"))]
+    missing = sorted({str(r["method"]) for r in rows if finite(r.get("value")) and not finite(r.get(x_key))})
+    if not drawn:
         return None
-    xs = [float(r[x_key]) for r in rows]
-    ys = [float(r["value"]) for r in rows]
-    x_axis = Axis(xs, MARGIN_LEFT, WIDTH - MARGIN_RIGHT, allow_log=True)
-    y_axis = Axis(ys, HEIGHT - MARGIN_BOTTOM, MARGIN_TOP, allow_log=False)
+    xs = [float(r[x_key]) for r in drawn]
+    ys = [float(r["value"]) for r in drawn]
+    bounds = [float(r[k]) for r in drawn for k in ("ci_low", "ci_high") if finite(r.get(k))]
+    y_axis = Axis(ys + bounds + ([chance] if chance is not None else []), HEIGHT - MARGIN_BOTTOM, MARGIN_TOP, allow_log=False)
+    x_axis = Axis(xs, MARGIN_LEFT, WIDTH - MARGIN_RIGHT, allow_log=True, kind=x_kind)
     front = pareto_front(xs, ys, higher_is_better)
     points = [
-        PlotPoint(x_axis(x), y_axis(y), r["method"], f"{r['method']}: {y_label} {y_fmt(y)}, {x_label} {x_fmt(x)}",
-                  r["run_page"], i in front)
-        for i, (r, x, y) in enumerate(zip(rows, xs, ys))
+        PlotPoint(x_axis(x), y_axis(y), r["method"], f"{r['method']}: {y_label} {y_fmt(y)}"
+                  + (f" [{y_fmt(r['ci_low'])}, {y_fmt(r['ci_high'])}]" if finite(r.get("ci_low")) else "")
+                  + f", {x_label} {x_fmt(x)}", r["run_page"], i in front,
+                  y_axis(float(r["ci_low"])) if finite(r.get("ci_low")) else None,
+                  y_axis(float(r["ci_high"])) if finite(r.get("ci_high")) else None, r["method"] == reference)
+        for i, (r, x, y) in enumerate(zip(drawn, xs, ys))
     ]
+    canvas = Box(MARGIN_LEFT + 1, MARGIN_TOP + 1, WIDTH - MARGIN_RIGHT - 1, HEIGHT - MARGIN_BOTTOM - 1)
+    chance_line = None
+    blocked = []
+    if chance is not None:
+        text = f"chance {y_fmt(chance)}"
+        chance_line = (y_axis(chance), text)
+        blocked.append(Box(MARGIN_LEFT + 2, chance_line[0] - 13, MARGIN_LEFT + 6 + CHAR_WIDTH * len(text), chance_line[0]))
+    for point, spot in zip(points, place_labels([(p.px, p.py, p.label) for p in points], canvas, blocked)):
+        point.label_at = spot
     stairs: list[tuple[float, float]] = []
     for i in front:
         px, py = x_axis(xs[i]), y_axis(ys[i])
@@ -91,7 +156,9 @@ def scatter(title: str, x_label: str, y_label: str, rows: list[dict[str, Any]], 
             stairs.append((px, stairs[-1][1]))
         stairs.append((px, py))
     return Scatter(title, x_label + (" (log scale)" if x_axis.log else ""), y_label, points,
-                   " ".join(f"{x:.1f},{y:.1f}" for x, y in stairs), x_axis.ticks(x_fmt), y_axis.ticks(y_fmt))
+                   " ".join(f"{x:.1f},{y:.1f}" for x, y in stairs), x_axis.ticks(), y_axis.ticks(),
+                   chance_line, missing,
+                   [p.label for p in points if p.label_at is None])
 
 
 @dataclass

@@ -13,19 +13,23 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harness.board import LoadedRecord, board_label, leaders, records_frame, vetted
+from harness.board import LoadedRecord, board_label, records_frame, vetted
 from harness.errors import HarnessError
 from harness.integrity import samples_path
+from harness.matrix import matrices
 from harness.plots import comparison, heatmap, scatter
 from harness.registry import METHODS, TASKS
 from harness.report import human_bytes, human_seconds
 from harness.reproduce import reproduce_command
+from harness.samples_view import golds, sample_rows, stem_column
 from harness.store import SampleLog, safe_name
+from harness.versus import chance_of, reference_of, with_versus
 
 SITE_MARKER = ".harness-site"
 SAMPLES_PER_PAGE = 50
-DOWNLOAD_COLUMNS = ["rank", "method", "model", "dtype", "hardware", "split", "limit", "status", "main_metric", "value",
-                    "ci_low", "ci_high", "n", "peak_memory_bytes", "memory_scope", "kv_answering_bytes", "kv_peak_bytes",
+DOWNLOAD_COLUMNS = ["rank", "tied", "method", "model", "dtype", "hardware", "split", "limit", "status", "main_metric", "value",
+                    "ci_low", "ci_high", "n", "reference", "delta", "delta_low", "delta_high", "delta_how",
+                    "memory_ratio", "memory_what", "latency_ratio", "latency_what", "peak_memory_bytes", "memory_scope", "kv_answering_bytes", "kv_peak_bytes",
                     "parameter_bytes", "throughput", "throughput_unit",
                     "created_at", "run_id", "seed", "params_key", "options_key", "error"]
 
@@ -53,6 +57,16 @@ def duration(value: Any) -> str:
     return "-" if missing(value) else human_seconds(float(value))
 
 
+def times(value: Any) -> str:
+    """A ratio to the reference, as 0.50x."""
+    return "-" if missing(value) else f"{value:.2f}x"
+
+
+def signed(value: Any) -> str:
+    """A difference with its sign, as the main metric prints."""
+    return "-" if missing(value) else ("+" if value > 0 else "") + number(value)
+
+
 FORMATS = {"number": number, "bytes": size, "seconds": duration}
 
 
@@ -64,7 +78,7 @@ def sort_key(value: Any) -> str:
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=number, bytes=size, seconds=duration, sortkey=sort_key,
+    env.filters.update(num=number, bytes=size, seconds=duration, sortkey=sort_key, times=times, signed=signed,
                        pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str),
                        compact=lambda v: json.dumps(v, ensure_ascii=False, default=str))
     return env
@@ -106,15 +120,6 @@ def metric_columns(frame: pd.DataFrame, main_metric: str) -> list[Column]:
             if k.startswith("metric:") and k != f"metric:{main_metric}" and frame[k].notna().any()]
 
 
-def breakdown_metric(main: str, columns: set[str]) -> str:
-    """The breakdown column drawn for a board's main metric: the metric itself, else the longest column the main
-    metric's name starts with (a per-pattern `uap` for `uap_novel`)."""
-    if main in columns:
-        return main
-    stems = [c for c in columns if main.startswith(f"{c}_")]
-    return max(stems, key=len) if stems else main
-
-
 def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (None if missing(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
 
@@ -138,10 +143,18 @@ class SiteBuilder:
             raise HarnessError(f"no record under {results} passes validation ({len(found.rejected)} rejected): "
                                f"see `harness validate {results}`")
         self.items, self.rejected, self.warnings = found.items, found.rejected, found.warnings
-        self.frame = records_frame(self.items)
+        self.results = results
         self.by_run = {i.record.run_id: i for i in self.items}
+        self.frame = with_versus(records_frame(self.items), self.by_run)
         self.rows_by_run = {row["run_id"]: row for row in rows_of(self.frame)}
         self.env = environment()
+
+    def shown(self, path: Path) -> str:
+        """A record's path as the pages print it: under the results folder's own name, never the builder's absolute path."""
+        try:
+            return (Path(self.results.name) / path.resolve().relative_to(self.results.resolve())).as_posix()
+        except ValueError:
+            return path.name
 
     def render(self, template: str, target: Path, depth: int, **context: Any) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -156,24 +169,25 @@ class SiteBuilder:
             self.method_page(into, str(method), frame)
         for item in self.items:
             self.run_pages(into, item)
-        self.render("rejected.html", into / "rejected.html", 0, rejected=[(str(p), lines) for p, lines in self.rejected])
+        self.render("rejected.html", into / "rejected.html", 0, rejected=[(self.shown(p), lines) for p, lines in self.rejected])
         (into / SITE_MARKER).write_text("generated by `harness site`; the whole folder is rebuilt each time\n")
 
     def index(self, into: Path) -> None:
         families: dict[str, dict[str, dict[str, Any]]] = {}
         for name in TASKS.names():
             entry = TASKS.entry(name)
-            families.setdefault(entry.family or "other", {})[name] = {"summary": entry.summary, "page": None, "leaders": [], "counts": {}}
+            families.setdefault(entry.family or "other", {})[name] = {"summary": entry.summary, "page": None, "counts": {},
+                                                                      "reference": reference_of(name)}
         for task, frame in self.frame.groupby("task"):
             first = frame.iloc[0]
-            info = families.setdefault(str(first["family"]), {}).setdefault(str(task), {"summary": "", "leaders": []})
+            info = families.setdefault(str(first["family"]), {}).setdefault(str(task), {"summary": "", "reference": None})
             info["page"] = f"tasks/{first['task_page']}.html"
-            info["leaders"] = rows_of(leaders(frame))
             info["counts"] = frame["status"].value_counts().to_dict()
         newest = self.frame["created_at"].max()[:10]
         methods = sorted({(r["method"], r["method_page"]) for r in rows_of(self.frame)})
         self.render("index.html", into / "index.html", 0, families=dict(sorted(families.items())), methods=methods,
-                    n_records=len(self.frame), newest=newest, n_rejected=len(self.rejected))
+                    n_records=len(self.frame), newest=newest, n_rejected=len(self.rejected),
+                    matrices=matrices(self.frame, rows_of))
 
     def task_page(self, into: Path, task: str, frame: pd.DataFrame) -> None:
         page = str(frame.iloc[0]["task_page"])
@@ -187,13 +201,17 @@ class SiteBuilder:
             csv_name, json_name = write_downloads(board, into / "tasks", stem)
             ranked = rows_of(board[board["rank"].notna()])
             costs = cost_columns(board)
-            plots = [scatter(f"{main_metric} vs {c.title}", c.title, main_metric, ranked, c.key, higher,
-                             FORMATS[c.kind], number) for c in costs]
+            chance = chance_of(task, main_metric)
+            spec = reference_of(task)
+            plots = [scatter(f"{main_metric} vs {c.title}", c.title, main_metric, ranked, c.key, higher, c.kind,
+                             FORMATS[c.kind], number, chance, spec.method if spec else None) for c in costs]
             boards.append({
                 "id": board_id, "label": board_label(board, frame), "main_metric": main_metric, "higher": higher,
                 "rows": rows_of(board), "metrics": metric_columns(board, main_metric), "costs": costs + throughput_columns(board),
                 "csv": csv_name, "json": json_name, "plots": [p for p in plots if p],
-                "heatmaps": self.heatmaps(board, main_metric, higher),
+                "heatmaps": self.heatmaps(board, main_metric, higher), "chance": chance, "reference": spec,
+                "hardware": str(board.iloc[0]["hardware"]), "model": str(board.iloc[0]["model"]),
+                "has_reference": bool(spec) and bool((board["delta_how"] == "reference").any()),
             })
         superseded = int((~frame["current"]).sum())
         self.render("task.html", into / "tasks" / f"{page}.html", 1, task=task, family=frame.iloc[0]["family"],
@@ -207,7 +225,7 @@ class SiteBuilder:
             label = name.removeprefix("by_").replace("_", " x ")
             per_method = [(method, record.breakdowns[name]) for method, record in ranked if name in record.breakdowns]
             names = {m for _, record in ranked for m in record.metrics}
-            shown = breakdown_metric(metric, {k for _, rows in per_method for r in rows for k in r})
+            shown = stem_column(metric, {k for _, rows in per_method for r in rows for k in r})
             side_by_side = comparison(f"{shown} by {label}, all methods", per_method, shown, names, higher, number)
             if side_by_side:
                 maps.append(side_by_side)
@@ -256,12 +274,14 @@ class SiteBuilder:
             shutil.copyfile(log, folder / "samples.jsonl")
         pages = max(1, math.ceil(len(rows) / SAMPLES_PER_PAGE))
         self.render("run.html", into / "runs" / f"{page}.html", 1, r=record, page=page, row=self.rows_by_run[record.run_id],
+                    record_path=self.shown(item.path),
                     n_samples=len(rows), sample_pages=pages if rows else 0, has_samples_file=bool(rows),
                     command=reproduce_command(record))
+        table, binary = sample_rows(rows, record.main_metric, golds(record) if rows else {})
         for k in range(pages if rows else 0):
-            chunk = rows[k * SAMPLES_PER_PAGE:(k + 1) * SAMPLES_PER_PAGE]
+            chunk = table[k * SAMPLES_PER_PAGE:(k + 1) * SAMPLES_PER_PAGE]
             self.render("samples.html", folder / f"samples-{k + 1}.html", 2, r=record, page=page, rows=chunk, number=k + 1,
-                        pages=pages, first=k * SAMPLES_PER_PAGE + 1)
+                        pages=pages, first=k * SAMPLES_PER_PAGE + 1, binary=binary)
 
 
 def prepare_out(out: Path) -> None:

@@ -7,7 +7,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -30,6 +30,21 @@ class MetricSpec(BaseModel):
     higher_is_better: bool
     description: str = ""
     binary: bool = False  # per-sample values are 0/1 (paired comparisons then add McNemar's test)
+    chance: float | None = None  # the value a guess scores (0.5 for AUROC), drawn on the site's plots and tables
+
+
+class ReferenceSpec(BaseModel):
+    """The method every other run of a task is compared with on the site, and what kind of anchor it is.
+
+    `full`: the uncompressed method (differences are what compression costs); `floor`: a trivial method every
+    real one should beat; `oracle`: an upper bound; `baseline`: an established simple method where the task has
+    no trivial one. `latency` names the latency scope the home page's ratio uses (default: the first shared one).
+    """
+
+    model_config = ConfigDict(frozen=True)
+    method: str
+    kind: Literal["full", "floor", "oracle", "baseline"]
+    latency: str | None = None
 
 
 class SplitSpec(BaseModel):
@@ -56,6 +71,7 @@ class TaskSpec(BaseModel):
     main_metric: str
     requires: str  # the method protocol a method must implement to run this task
     uses_model: bool = False  # True when the cell loads a base model (--model)
+    reference: ReferenceSpec | None = None  # what the site compares every run with (presentation only)
 
     @model_validator(mode="after")
     def _consistent(self) -> "TaskSpec":
@@ -76,7 +92,10 @@ class TaskSpec(BaseModel):
         raise HarnessError(f"task {self.name!r} has no split {name!r}: use one of {', '.join(s.name for s in self.splits)}")
 
     def spec_hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        """Hash of what defines the task's results; the presentation fields (reference, chance) are left out, so
+        declaring them does not orphan the records already made."""
+        dumped = self.model_dump(mode="json", exclude={"reference": True, "metrics": {"__all__": {"chance"}}})
+        return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -134,6 +153,7 @@ class Task(ABC):
     reference_method: ClassVar[str | None] = None
     default_plan: ClassVar[bool] = True  # False: runs only when asked for by name (--task)
     label_options: ClassVar[tuple[str, ...]] = ()  # options every board label names (they say what the board is)
+    site_gold: ClassVar[bool] = False  # True: samples are cheap to rebuild, so the site shows each one's gold answer
 
     def __init__(self, options: dict[str, Any] | None = None):
         self.options = parse_options(self.Options, options or {}, f"task {self.spec.name}")

@@ -110,8 +110,116 @@ def test_capability_maps_put_methods_side_by_side_when_one_key_is_fixed():
 
 
 def test_a_breakdown_may_report_the_main_metrics_stem():
-    from harness.site import breakdown_metric
+    from harness.samples_view import stem_column as breakdown_metric
 
     assert breakdown_metric("uap_novel", {"pattern", "n", "uap", "recall_at_1"}) == "uap"  # per-pattern μAP for uap_novel
     assert breakdown_metric("auroc", {"domain", "auroc", "auroc_low"}) == "auroc"  # the metric itself wins
     assert breakdown_metric("exact_match", {"depth", "n", "partial"}) == "exact_match"  # no stem: nothing to draw
+
+
+def test_ranks_are_shared_while_intervals_overlap_the_better_runs():
+    from harness.board import significance_ranks
+
+    group = pd.DataFrame({"value": [0.9, 0.8, 0.3, 0.25], "ci_low": [0.8, 0.6, 0.2, None], "ci_high": [1.0, 0.85, 0.4, None]})
+    assert significance_ranks(group, higher_is_better=True).tolist() == [1, 1, 3, 3]  # 0.25 has no interval: a point
+    lower = pd.DataFrame({"value": [10.0, 12.0, 30.0], "ci_low": [9.0, 11.5, 25.0], "ci_high": [11.0, 13.0, 35.0]})
+    assert significance_ranks(lower, higher_is_better=False).tolist() == [1, 2, 3]  # perplexity-like: lower wins
+
+
+def test_each_run_is_paired_with_its_boards_reference(results):
+    from harness.versus import Comparer, with_versus
+
+    items = load_all(results)
+    by_run = {i.record.run_id: i for i in items}
+    frame = with_versus(records_frame(items), by_run)
+    cpu = frame[(frame["hardware"] == "cpu-2c-test") & frame["current"]].set_index("method")
+    assert cpu.loc["full", "delta_how"] == "reference" and cpu.loc["full", "memory_ratio"] == 1.0
+    snap = cpu.loc["snapkv"]
+    assert snap["delta_how"] == "paired" and snap["delta_n"] == 10
+    assert snap["delta"] == pytest.approx(0.6 - 0.9)
+    assert snap["delta_low"] < snap["delta"] < snap["delta_high"]
+    assert snap["memory_ratio"] == pytest.approx(0.5) and snap["memory_what"] == "KV cache while answering"
+    assert snap["latency_ratio"] == pytest.approx(0.75) and snap["latency_what"] == "time per output token p50"
+    assert pd.isna(cpu.loc["lacache", "delta"])  # failed: nothing to compare
+    h100 = frame[frame["hardware"] == "cuda-nvidia-h100"].iloc[0]
+    assert h100["reference"] == "full" and pd.isna(h100["delta"])  # no full run on that hardware: no cross-machine ratio
+    task = __import__("harness.registry", fromlist=["TASKS"]).TASKS.get("passkey")({})
+    run = str(snap["run_id"])
+    comparer = Comparer(by_run)
+    assert comparer.faithful(task, "exact_match", run, 0.6) and not comparer.faithful(task, "exact_match", run, 0.7)
+
+
+def test_ticks_are_round_and_cover_the_values():
+    from harness.plots import log_unit_ticks
+    from harness.ticks import linear_ticks
+
+    low, high, ticks = linear_ticks(0.06, 0.76)
+    assert (low, high) == (0.0, 0.8) and ticks == [0.0, 0.2, 0.4, 0.6, 0.8]
+    low, high, ticks = linear_ticks(20.36, 25.06)
+    assert low <= 20.36 and high >= 25.06 and len(set(ticks)) == len(ticks)
+    assert all(abs(t - round(t)) < 1e-9 for t in ticks)  # step 1
+    low, high, ticks = log_unit_ticks(6.5 * 1024, 3 * 1024 ** 2, "bytes")  # log axes: 1, 10, 100 of each unit
+    assert (low, high) == (1024, 10 * 1024 ** 2) and [t for _, t in ticks] == ["1 KiB", "10 KiB", "100 KiB", "1 MiB", "10 MiB"]
+    assert [t for _, t in log_unit_ticks(0.0049, 0.3, "seconds")[2]] == ["1 ms", "10 ms", "100 ms", "1 s"]
+
+
+def test_labels_never_overlap_and_stay_inside_the_canvas():
+    from harness.labels import CHAR_WIDTH, Box, place_labels
+
+    canvas = Box(0, 0, 300, 200)
+    points = [(150 + dx, 100 + dy, f"method{k}") for k, (dx, dy) in enumerate([(0, 0), (2, 1), (4, -1), (1, 3), (290 - 150, -90)])]
+    placed = place_labels([(x, y, t) for x, y, t in points], canvas)
+    boxes = []
+    for (x, y, text), spot in zip(points, placed):
+        if spot is None:
+            continue
+        width = CHAR_WIDTH * len(text) + 2
+        left = spot.x if spot.anchor == "start" else spot.x - width if spot.anchor == "end" else spot.x - width / 2
+        box = Box(left, spot.y - 12, left + width, spot.y)
+        assert box.inside(canvas), text
+        assert not any(box.overlaps(b) for b in boxes), text
+        boxes.append(box)
+    assert placed[4] is not None and placed[4].anchor == "end"  # at the right edge the label goes left, not off-canvas
+    assert place_labels([(5, 5, "x" * 80)], canvas) == [None]  # too long for the canvas: left out, never clipped
+
+
+def test_scatter_lists_methods_without_a_value_and_draws_chance():
+    from harness.plots import scatter
+
+    rows = [{"method": "a", "value": 0.7, "ci_low": 0.6, "ci_high": 0.8, "cost": 10.0, "run_page": "a"},
+            {"method": "b", "value": 0.55, "ci_low": None, "ci_high": None, "cost": 20.0, "run_page": "b"},
+            {"method": "c", "value": 0.6, "ci_low": 0.5, "ci_high": 0.7, "cost": None, "run_page": "c"}]
+    plot = scatter("t", "cost", "auroc", rows, "cost", True, "bytes", str, str, chance=0.5, reference="b")
+    assert plot.missing == ["c"] and [p.label for p in plot.points] == ["a", "b"]
+    assert plot.chance is not None and plot.points[0].py_low > plot.points[0].py > plot.points[0].py_high
+    assert [p.reference for p in plot.points] == [False, True]
+    assert min(y for y, _ in plot.y_ticks) >= plot.plot_top and plot.chance[0] <= plot.plot_bottom
+    assert [label for _, label in plot.x_ticks] == ["10 B", "12 B", "14 B", "16 B", "18 B", "20 B"]
+
+
+def test_pages_use_relative_paths_and_samples_show_gold_and_outcome(site, results):
+    for html in site.rglob("*.html"):
+        text = html.read_text()
+        assert str(results) not in text and str(results.resolve()) not in text, html
+    run = next(p for p in (site / "runs").glob("*.html") if "snapkv on passkey" in p.read_text() and "older" not in p.read_text())
+    assert f"harness verify {results.name}/passkey/snapkv/" in run.read_text()
+    samples = (site / "runs" / run.stem / "samples-1.html").read_text()
+    assert 'data-outcome="correct"' in samples and 'data-outcome="incorrect"' in samples
+    assert "length=1024 · depth=0.0" in samples
+    from harness.registry import TASKS
+    from tests.synthetic import PASSKEY_OPTIONS
+
+    golds = [s.target for s in TASKS.get("passkey")(PASSKEY_OPTIONS).samples("offline", None, 0)]
+    assert all(f"<td>{g}</td>" in samples for g in golds)
+
+
+def test_home_matrix_verdicts():
+    from harness.matrix import cost_verdict, verdict
+
+    base = {"higher_is_better": True, "delta": -0.3, "delta_low": -0.5, "delta_high": -0.1, "delta_how": "paired"}
+    assert verdict(base) == "worse"
+    assert verdict({**base, "delta_high": 0.1}) == "same"
+    assert verdict({**base, "higher_is_better": False}) == "better"  # lower perplexity is better
+    assert verdict({**base, "delta_how": "unpaired", "delta_low": None}) == "leans-worse"
+    assert verdict({**base, "delta_how": "reference"}) == "reference"
+    assert [cost_verdict(r) for r in (0.5, 1.0, 1.5, None)] == ["saves", "even", "costs", "none"]

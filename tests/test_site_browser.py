@@ -47,31 +47,36 @@ def served_site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(served_site):
+def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True)
-        page = context.new_page()
-        page.dialogs = []
-        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-        page.failed_requests = []
-        page.on("requestfailed", lambda r: page.failed_requests.append(r.url))
-        page.goto(served_site + "/index.html")
-        yield page
+        yield browser
         browser.close()
 
 
+@pytest.fixture(scope="module")
+def page(served_site, browser):
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.failed_requests = []
+    page.on("requestfailed", lambda r: page.failed_requests.append(r.url))
+    page.goto(served_site + "/index.html")
+    yield page
+    context.close()
+
+
 def method_column(page) -> list[str]:
-    return page.locator("table.sortable tbody tr td:nth-child(2)").all_inner_texts()
+    return page.locator("table.sortable tbody tr td:nth-child(1)").all_inner_texts()
 
 
 def test_home_to_task_sort_filter_download_and_run(page, tmp_path):
     expect(page.locator("h1")).to_have_text("Leaderboard")
-    expect(page.get_by_text("long context")).to_be_visible()
-    leader = page.locator("div.leader").first
-    expect(leader).to_contain_text("full")
+    expect(page.locator("h2", has_text="long context")).to_be_visible()
+    expect(page.locator("table.matrix tbody tr", has_text="full")).to_contain_text("reference")
 
-    page.get_by_role("link", name="passkey", exact=True).click()
+    page.locator("section.family").get_by_role("link", name="passkey", exact=True).click()
     expect(page.locator("h1")).to_have_text("passkey")
     assert method_column(page) == ["full", XSS, "snapkv", "lacache"]  # by rank; the failed run last, unranked
     expect(page.locator("table.sortable").get_by_text("failed")).to_be_visible()
@@ -116,3 +121,125 @@ def test_method_page_lists_every_result(page, served_site):
     expect(page.get_by_text("ladder", exact=False).first).to_be_visible()  # the registry's description
     expect(page.locator("#table-method tbody tr")).to_have_count(1)
     expect(page.locator("#table-method")).to_contain_text("failed")
+
+
+WIDTHS = (1400, 390)
+OVERLAPS = """() => {
+  const boxes = Array.from(document.querySelectorAll('svg text.pointlabel, svg text.chancelabel'))
+    .filter(t => t.getClientRects().length).map(t => ({text: t.textContent, svg: t.closest('svg'), r: t.getBoundingClientRect()}));
+  const hits = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.svg === b.svg && a.r.left < b.r.right - 0.5 && b.r.left < a.r.right - 0.5 && a.r.top < b.r.bottom - 0.5 && b.r.top < a.r.bottom - 0.5)
+      hits.push(a.text + ' / ' + b.text);
+  }
+  const clipped = boxes.filter(b => { const f = b.svg.getBoundingClientRect(); return b.r.left < f.left - 0.5 || b.r.right > f.right + 0.5; })
+    .map(b => b.text);
+  return {hits, clipped};
+}"""
+
+
+def every_page(site_root: Path) -> list[str]:
+    return sorted(p.relative_to(site_root).as_posix() for p in site_root.rglob("*.html"))
+
+
+@pytest.fixture(scope="module")
+def wide_site(tmp_path_factory):
+    """Two hardware keys, a tie, a failure and a reference on the board: every page of it is checked at both widths."""
+    results = tmp_path_factory.mktemp("results-all")
+    write_passkey_record(results, "full", 0.9, 100_000_000, 2.0, run_index=1, params={"budget": 1.0})
+    write_passkey_record(results, "snapkv", 0.8, 50_000_000, 1.5, run_index=2)
+    write_passkey_record(results, "streamingllm", 0.2, 30_000_000, 1.0, run_index=3)
+    write_passkey_record(results, "lacache", 0.0, 0, 0.0, run_index=4, status="failed")
+    write_passkey_record(results, "lacache", 0.3, 50_000_000, 1.5, run_index=5, hardware="cuda-nvidia-h100")
+    write_passkey_record(results, "full", 0.4, 100_000_000, 2.0, run_index=6, hardware="cuda-nvidia-h100", params={"budget": 1.0})
+    site = tmp_path_factory.mktemp("www-all") / "site"
+    proc = harness_cli("site", "--results", str(results), "--out", str(site))
+    assert proc.returncode == 0, proc.stderr
+    return site
+
+
+def test_every_page_at_both_widths_fits_and_draws_cleanly(wide_site, browser):
+    """No horizontal page overflow, no overlapping or clipped plot labels, no console errors, at 1400 and 390 px."""
+    pages = every_page(wide_site)
+    assert len(pages) >= 10
+    problems = []
+    for width in WIDTHS:
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for name in pages:
+            page.goto((wide_site / name).as_uri())
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            if overflow > 1:
+                problems.append(f"{name} at {width} px: the page scrolls sideways by {overflow} px")
+            labels = page.evaluate(OVERLAPS)
+            if labels["hits"] or labels["clipped"]:
+                problems.append(f"{name} at {width} px: labels overlap {labels['hits']} or are clipped {labels['clipped']}")
+        problems += [f"console at {width} px: {e}" for e in errors]
+        page.close()
+    assert problems == []
+
+
+def test_home_matrix_board_columns_filters_and_samples(wide_site, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto((wide_site / "index.html").as_uri())
+    cpu = page.locator(".matrix-box[data-hardware='cpu-2c-test']")
+    gpu = page.locator(".matrix-box[data-hardware='cuda-nvidia-h100']")
+    expect(cpu).to_be_visible()
+    expect(gpu).to_be_hidden()
+    expect(cpu.locator("tbody tr", has_text="full")).to_contain_text("reference")
+    expect(cpu.locator("tbody tr", has_text="snapkv").locator(".cost").first).to_have_text("mem 0.50x")
+    page.select_option("#hardware-select", "cuda-nvidia-h100")
+    expect(gpu).to_be_visible()
+    expect(cpu).to_be_hidden()
+    expect(gpu.locator("tbody tr", has_text="lacache")).to_contain_text("mem 0.50x")
+
+    page.goto((wide_site / "tasks" / "passkey.html").as_uri())
+    section = page.locator(".board-section[data-hardware='cpu-2c-test']")
+    table = section.locator("table.board")
+    expect(table.locator("thead th", has_text="vs full [95% CI]")).to_be_visible()
+    # the table scrolls inside its box at 390 px, the page does not
+    box = section.locator(".table-box").first
+    assert box.evaluate("b => b.scrollWidth > b.clientWidth")
+    # full and snapkv overlap: both rank 1, marked tied; only full lies wholly above streamingllm: rank 1 + 1
+    expect(table.locator("tbody tr", has_text="snapkv").locator("td").nth(1)).to_have_text("1 tied")
+    expect(table.locator("tbody tr", has_text="streamingllm").locator("td").nth(1)).to_have_text("2")
+    # column chooser: the hidden-by-default date column comes and goes
+    date = table.locator("thead th", has_text="date")
+    expect(date).to_be_hidden()
+    section.locator("details.columns summary").click()
+    section.locator("details.columns label", has_text="date").locator("input").check()
+    expect(date).to_be_visible()
+    section.locator("details.columns label", has_text="status").locator("input").uncheck()
+    expect(table.locator("thead th", has_text="status")).to_be_hidden()
+    # filters: parameters and status selects
+    section.locator("label.filter", has_text="parameters").locator("select").select_option('{"budget":0.5}')
+    expect(table.locator("tbody tr:visible")).to_have_count(3)  # snapkv, streamingllm and the failed lacache
+    section.locator("label.filter", has_text="status").locator("select").select_option("failed")
+    expect(table.locator("tbody tr:visible")).to_have_count(1)
+    section.locator("label.filter", has_text="status").locator("select").select_option("")
+    # the page-level hardware filter hides the other board
+    page.locator(".section-tools select").select_option("cuda-nvidia-h100")
+    expect(section).to_be_hidden()
+    expect(page.locator(".board-section[data-hardware='cuda-nvidia-h100']")).to_be_visible()
+
+    page.goto((wide_site / "methods" / "lacache.html").as_uri())
+    expect(page.locator("#table-method tbody tr")).to_have_count(2)
+    page.locator("label.filter", has_text="hardware").locator("select").select_option("cuda-nvidia-h100")
+    expect(page.locator("#table-method tbody tr:visible")).to_have_count(1)
+    expect(page.locator("#table-method tbody tr:visible")).to_contain_text("-0.100")
+
+    run = next(p for p in (wide_site / "runs").glob("*.html") if "snapkv on passkey" in p.read_text())
+    page.goto((run.parent / run.stem / "samples-1.html").as_uri())
+    rows = page.locator("#table-samples tbody tr")
+    expect(rows).to_have_count(10)
+    expect(rows.first.locator("td").nth(2)).to_contain_text("length=")  # input summary
+    assert all(g.strip() not in ("", "-") for g in page.locator("#table-samples tbody tr td:nth-child(4)").all_inner_texts())
+    page.locator("label.filter", has_text="outcome").locator("select").select_option("incorrect")
+    expect(page.locator("#table-samples tbody tr:visible")).to_have_count(2)
+    page.locator("#table-samples thead th", has_text="score").click()
+    scores = page.locator("#table-samples tbody tr td:nth-child(6)").all_inner_texts()
+    assert scores == sorted(scores)
+    page.close()

@@ -13,7 +13,7 @@ from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.copy_detection.data import CopyData, check_novel, offline_data, training_set
 from tasks.copy_detection.descriptor import CopyDescriptor
 from tasks.copy_detection.metrics import Predictions, global_metrics, rank_of_match
@@ -80,6 +80,7 @@ class CopyDetection(Task):
                     "in training and a pool of example pairs may prompt the method; DISC21 μAP, recall at P90 and at "
                     "rank 1/10, base and novel patterns apart.",
         splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="uap_novel", requires="copy_descriptor",
+        reference=ReferenceSpec(method="tiny_image", kind="floor", latency="describe_query"),
     )
 
     def __init__(self, options: dict[str, Any] | None = None):

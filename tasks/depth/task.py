@@ -14,7 +14,7 @@ from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.depth.data import DepthImage, offline_images, stereo_sample
 from tasks.depth.estimator import DepthEstimator
 from tasks.depth.metrics import align, depth_metrics
@@ -69,6 +69,7 @@ class Depth(Task):
                     "prediction is fitted to the ground truth by least-squares scale and shift, in depth or disparity "
                     "space as the method predicts, clipped, then AbsRel, delta1-3 and RMSE per image.",
         splits=(OFFLINE, *LOCAL.values()), metrics=_metric_specs(), main_metric="absrel", requires="depth_estimator",
+        reference=ReferenceSpec(method="constant_depth", kind="floor", latency="predict_image"),
     )
 
     def __init__(self, options: dict[str, Any] | None = None):

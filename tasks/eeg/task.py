@@ -17,7 +17,7 @@ from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.eeg.classifier import EEGClassifier, abnormal_probability, train
 from tasks.eeg.data import Part, stratified_subset
 from tasks.eeg.preprocess import Preprocessing
@@ -63,7 +63,7 @@ def _pct(fraction: float) -> int:
 
 
 def _metric_specs() -> tuple[MetricSpec, ...]:
-    specs = [MetricSpec(name="auroc", higher_is_better=True,
+    specs = [MetricSpec(name="auroc", higher_is_better=True, chance=0.5,
                         description="recording-level AUROC on the target's eval set after pretraining + fine-tuning (mean over fractions and seeds)"),
              MetricSpec(name="bacc", higher_is_better=True, description="balanced accuracy, same runs"),
              MetricSpec(name="auroc_source_only", higher_is_better=True, description="the source model applied to the target as is"),
@@ -85,6 +85,7 @@ class EEGTransfer(Task):
         description="Abnormal-EEG detection at a target site with few labels: source-only, target-from-scratch and "
                     "pretrained-then-fine-tuned at several label fractions; recording-level AUROC and balanced accuracy.",
         splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="auroc", requires="eeg_classifier",
+        reference=ReferenceSpec(method="shallownet", kind="baseline"),
     )
 
     def __init__(self, options: dict[str, Any] | None = None):

@@ -14,7 +14,7 @@ from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
+from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.hallucination.detector import TraceDetector, TraceScore
 from tasks.hallucination.local_data import read_traces
 from tasks.hallucination.metrics import auroc, pair_win_rate
@@ -83,7 +83,7 @@ class ReasoningHallucination(Task):
                     "internals; AUROC overall and per domain, and how well step scores locate the wrong step.",
         splits=(OFFLINE, LOCAL),
         metrics=(
-            MetricSpec(name="auroc", higher_is_better=True,
+            MetricSpec(name="auroc", higher_is_better=True, chance=0.5,
                        description="AUROC of trace scores, hallucinated = positive (interval: problems resampled)"),
             *(MetricSpec(name=f"auroc_{d}", higher_is_better=True, description=f"AUROC on the {d} domain") for d in DOMAINS),
             MetricSpec(name="pair_win", higher_is_better=True,
@@ -97,6 +97,7 @@ class ReasoningHallucination(Task):
                        description="share of hallucinated traces whose highest-scored step is the wrong one"),
         ),
         main_metric="auroc", requires="trace_detector", uses_model=True,
+        reference=ReferenceSpec(method="perplexity", kind="floor"),
     )
 
     def _labelled(self, split: str, seed: int) -> list[tuple[LabelledTrace, str]]:

@@ -20,7 +20,7 @@ from harness.meter import Meter
 from harness.record import MetricValue
 from harness.runtime import Runtime
 from harness.stats import BOOTSTRAP_RESAMPLES, bootstrap_ci95, bootstrap_statistics
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
+from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.long_context.kv import KVCachePolicy
 from tasks.long_context.lm_eval_load import LM_EVAL_FEWSHOT_SEED, SHIPPED, leaf_tasks, load_task
 from tasks.long_context.retrieval import (DEFAULT_BUDGET, PrefillOptions, compression_plan, measure_answer, policy_applied,
@@ -70,9 +70,11 @@ class LmEvalTask(Task):
                     "prefilled, compressed and answered under the KV-cache policy; lm-eval's metrics and stderr.",
         splits=(OFFLINE,), metrics=(MetricSpec(name="score", higher_is_better=True, description="the lm-eval task's first metric"),),
         main_metric="score", requires="kv_cache", uses_model=True,
+        reference=ReferenceSpec(method="full", kind="full", latency="time_per_output_token"),
     )
     Options: ClassVar[type[BaseModel]] = LmEvalOptions
     reference_method: ClassVar[str | None] = "full"
+    site_gold: ClassVar[bool] = True
     default_plan: ClassVar[bool] = False
     label_options: ClassVar[tuple[str, ...]] = ("tasks",)
 

@@ -27,7 +27,7 @@ from harness.meter import Meter
 from harness.method import Method
 from harness.record import KVCacheMemory, MetricValue, Throughput
 from harness.runtime import Runtime
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, bytes_per_token
 from tasks.long_context.passkey import offline_split
@@ -73,6 +73,7 @@ class LongPerplexity(Task):
             MetricSpec(name="nll", higher_is_better=False, description="mean next-token negative log-likelihood (nats)"),
         ),
         main_metric="perplexity", requires="kv_cache", uses_model=True,
+        reference=ReferenceSpec(method="full", kind="full"),
     )
 
     _local_ids: list[int] | None = None  # the local text file, tokenised once

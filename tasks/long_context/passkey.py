@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from harness.task import MetricSpec, SplitSpec, TaskSpec
+from harness.task import MetricSpec, ReferenceSpec, SplitSpec, TaskSpec
 from tasks.long_context.corpus import SOURCE, haystack_sha256
 from tasks.long_context.retrieval import LOCAL_SPLIT, NeedleTask
 
@@ -29,6 +29,7 @@ class Passkey(NeedleTask):
         description="A 5-digit pass key hidden at depths 0..1 of real English text (pydoc topics), lengths 1k-4k tokens.",
         splits=(LOCAL_SPLIT, offline_split("generated from the seed: key, text offset; lengths x depths"),),
         metrics=RETRIEVAL_METRICS, main_metric="exact_match", requires="kv_cache", uses_model=True,
+        reference=ReferenceSpec(method="full", kind="full", latency="time_per_output_token"),
     )
 
     def make_sample(self, rng: random.Random, length: int, depth: float) -> dict[str, Any]:

@@ -239,6 +239,7 @@ class NeedleTask(Task):
 
     Options: ClassVar[type[BaseModel]] = RetrievalOptions
     reference_method: ClassVar[str | None] = "full"
+    site_gold: ClassVar[bool] = True
     _pinned: str | None = None  # what the local split read (file sha256 or dataset fingerprint)
 
     def applied(self, log_rows: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.text_removal.data import offline_images
 from tasks.text_removal.eraser import TextEraser, composite
 from tasks.text_removal.metrics import script_metrics, standard_metrics
@@ -74,6 +74,7 @@ class TextRemoval(Task):
                     "them) or with no mask; PSNR, MSSIM, MSE, AGE, pEPs, pCEPs as the community script computes them, "
                     "and scikit-image PSNR / SSIM.",
         splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="psnr_box", requires="text_eraser",
+        reference=ReferenceSpec(method="identity", kind="floor", latency="erase_image"),
     )
 
     def __init__(self, options: dict[str, Any] | None = None):

@@ -13,7 +13,7 @@ from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import Throughput
 from harness.runtime import Runtime
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
+from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.timeseries.forecaster import Forecaster
 from tasks.timeseries.local_data import csv_files, folder_sha256, read_series
 from tasks.timeseries.optimum import optimal_mse, oracle_forecasts
@@ -85,6 +85,7 @@ class SynTSBench(Task):
             MetricSpec(name="naive_mse", higher_is_better=False, description="MSE of the last-value forecast (reference)"),
         ),
         main_metric="near_optimal", requires="forecaster",
+        reference=ReferenceSpec(method="naive", kind="floor"),
     )
 
     def series(self, split: str, seed: int) -> list[Series]:

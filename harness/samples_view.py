@@ -1,0 +1,81 @@
+"""Per-sample log rows as table rows for the site: an input summary, the gold answer, the output, the main score and
+whether the sample counts as correct (0/1 main metrics only)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.record import ResultRecord
+from harness.registry import TASKS
+
+TEXT_LIMIT = 160
+OUTPUT_TEXT_KEYS = ("generated", "responses", "prediction", "answer", "text")
+
+
+def short(value: Any, limit: int = TEXT_LIMIT) -> str:
+    """A value as one short line: strings as they are, the rest as compact JSON, cut at `limit` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def input_summary(meta: dict[str, Any]) -> str:
+    """The sample's scalar attributes as `key=value` pairs (lists and objects are left to the raw JSON)."""
+    return " · ".join(f"{k}={v}" for k, v in meta.items() if isinstance(v, (str, int, float, bool)) or v is None)
+
+
+def output_summary(output: Any) -> str:
+    """The text a model produced when the output has one, else the output's scalar fields."""
+    if not isinstance(output, dict):
+        return short(output)
+    for key in OUTPUT_TEXT_KEYS:
+        if output.get(key) is not None:
+            value = output[key]
+            return short(" | ".join(map(str, value)) if isinstance(value, list) else value)
+    return short({k: v for k, v in output.items() if isinstance(v, (str, int, float, bool))})
+
+
+def golds(record: ResultRecord) -> dict[str, str]:
+    """Gold answers by sample id, rebuilt from the task for tasks whose samples are cheap to rebuild (Task.site_gold);
+    empty when the task is not installed, opts out, or its samples cannot be rebuilt here."""
+    name = record.task.name
+    if name not in TASKS.names() or not TASKS.get(name).site_gold:
+        return {}
+    try:
+        task = TASKS.get(name)(record.task.options)
+        samples = task.samples(record.task.split, record.config.limit, record.config.seed)
+    except (HarnessError, ValueError, OSError, ImportError):
+        return {}
+    return {s.id: short(s.target) for s in samples if s.target is not None}
+
+
+def stem_column(main: str, columns: set[str]) -> str:
+    """The per-sample (or breakdown) column that shows a main metric: the metric itself, else the longest column the
+    main metric's name starts with (`psnr` for `psnr_box`, a per-pattern `uap` for `uap_novel`)."""
+    if main in columns:
+        return main
+    stems = [c for c in columns if main.startswith(f"{c}_")]
+    return max(stems, key=len) if stems else main
+
+
+def binary_main(rows: list[dict[str, Any]], metric: str) -> bool:
+    values = {r.get("scores", {}).get(metric) for r in rows}
+    return bool(rows) and values <= {0.0, 1.0, 0, 1}
+
+
+def sample_rows(rows: list[dict[str, Any]], metric: str, gold: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
+    """Table rows for a run's samples, and whether the correct/incorrect filter applies (a 0/1 main score)."""
+    metric = stem_column(metric, {k for r in rows for k in r.get("scores", {})})
+    binary = binary_main(rows, metric)
+    out = []
+    for row in rows:
+        scores = row.get("scores", {})
+        score = scores.get(metric)
+        out.append({
+            "id": row["id"], "input": input_summary(row.get("meta", {})), "gold": gold.get(row["id"], ""),
+            "output": output_summary(row.get("output")), "score": score,
+            "outcome": ("correct" if score == 1 else "incorrect") if binary and score is not None else "",
+            "raw": row,
+        })
+    return out, binary

@@ -1,0 +1,160 @@
+"""Every run of a board against the task's reference run (TaskSpec.reference): the main metric's difference with a
+paired bootstrap interval on the shared sample ids, and memory and latency as ratios to the reference's.
+
+Boards hold one hardware key, so the ratios never mix machines. The difference is paired when the task's
+`pair_statistic` recomputes the main metric from the per-sample scores (checked against the record's own value);
+otherwise (AUROC, μAP and other metrics that are not a statistic of per-sample columns) it is the plain difference
+of the two records' values, shown without an interval and marked `unpaired`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.board import LoadedRecord
+from harness.errors import HarnessError
+from harness.integrity import samples_path
+from harness.paired import paired_metrics
+from harness.registry import TASKS
+from harness.store import SampleLog
+from harness.task import ReferenceSpec, Task
+
+MEMORY_KEYS = (("kv_answering_bytes", "KV cache while answering"), ("peak_memory_bytes", "peak memory"))
+VERSUS_COLUMNS = ["reference", "reference_kind", "delta", "delta_low", "delta_high", "delta_how", "delta_n",
+                  "memory_ratio", "memory_what", "latency_ratio", "latency_what"]
+
+
+def reference_of(task: str) -> ReferenceSpec | None:
+    """The reference the installed task declares (None when the task is not installed or declares none)."""
+    return TASKS.get(task).spec.reference if task in TASKS.names() else None
+
+
+def chance_of(task: str, metric: str) -> float | None:
+    """The main metric's chance value, where the installed task declares one."""
+    if task not in TASKS.names():
+        return None
+    found = [m.chance for m in TASKS.get(task).spec.metrics if m.name == metric]
+    return found[0] if found else None
+
+
+@dataclass
+class Versus:
+    """One run's columns against its board's reference run."""
+
+    reference: str
+    reference_kind: str
+    delta: float | None = None
+    delta_low: float | None = None
+    delta_high: float | None = None
+    delta_how: str = ""  # paired | unpaired | reference | "" (no value)
+    delta_n: int | None = None
+    memory_ratio: float | None = None
+    memory_what: str = ""
+    latency_ratio: float | None = None
+    latency_what: str = ""
+
+
+def present(value: Any) -> bool:
+    return value is not None and value is not pd.NA and not (isinstance(value, float) and math.isnan(value))
+
+
+def ratio(row: pd.Series, ref: pd.Series, keys: list[tuple[str, str]]) -> tuple[float | None, str]:
+    """The first cost both runs have (the reference's above zero), as this run's over the reference's."""
+    for key, what in keys:
+        if key in row and present(row[key]) and present(ref[key]) and float(ref[key]) > 0:
+            return float(row[key]) / float(ref[key]), what
+    return None, ""
+
+
+def latency_keys(board: pd.DataFrame, spec: ReferenceSpec) -> list[tuple[str, str]]:
+    scopes = [c for c in board.columns if c.startswith("latency:") and board[c].notna().any()]
+    preferred = f"latency:{spec.latency}" if spec.latency else None
+    ordered = ([preferred] if preferred in scopes else []) + [s for s in scopes if s != preferred]
+    return [(s, s.removeprefix("latency:").replace("_", " ") + " p50") for s in ordered]
+
+
+class Comparer:
+    """Computes Versus columns board by board, reading each run's samples log once."""
+
+    def __init__(self, by_run: dict[str, LoadedRecord], seed: int = 0):
+        self.by_run, self.seed = by_run, seed
+        self.logs: dict[str, list[dict[str, Any]]] = {}
+
+    def rows(self, run_id: str) -> list[dict[str, Any]]:
+        if run_id not in self.logs:
+            item = self.by_run[run_id]
+            path = samples_path(item.record, item.path)
+            self.logs[run_id] = SampleLog(path).read() if path and path.exists() else []
+        return self.logs[run_id]
+
+    def task(self, run_id: str) -> Task | None:
+        record = self.by_run[run_id].record
+        try:
+            return TASKS.get(record.task.name)(record.task.options)
+        except (HarnessError, ValueError, ImportError):
+            return None
+
+    def faithful(self, task: Task, metric: str, run_id: str, value: float) -> bool:
+        """Whether the task's pair statistic over this run's samples gives back the record's value of `metric`."""
+        pairing = task.pair_statistic(metric)
+        rows = self.rows(run_id)
+        if pairing is None or not rows:
+            return False
+        column, statistic = pairing
+        if not all(column in r["scores"] for r in rows):
+            return False
+        got = float(statistic(np.array([[r["scores"][column] for r in rows]], dtype=float))[0])
+        return math.isclose(got, value, rel_tol=1e-6, abs_tol=1e-9)
+
+    def paired(self, row: pd.Series, ref: pd.Series) -> Versus | None:
+        task = self.task(str(row["run_id"]))
+        metric = str(row["main_metric"])
+        if task is None or not all(self.faithful(task, metric, str(r["run_id"]), float(r["value"])) for r in (row, ref)):
+            return None
+        found = paired_metrics(task, self.rows(str(row["run_id"])), self.rows(str(ref["run_id"])), self.seed).get(metric)
+        if found is None:
+            return None
+        low, high = found.ci95 if found.ci95 else (None, None)
+        return Versus("", "", found.difference, low, high, "paired", found.n)
+
+    def board(self, board: pd.DataFrame, spec: ReferenceSpec) -> dict[Any, Versus]:
+        """Versus for every row (by frame index) of one board; rows get only the reference's name when it has no run."""
+        ranked = board[board["current"] & (board["status"] == "complete") & board["value"].notna()]
+        refs = ranked[ranked["method"] == spec.method].sort_values("created_at")
+        out = {i: Versus(spec.method, spec.kind) for i in board.index}
+        if refs.empty:
+            return out
+        ref = refs.iloc[-1]
+        lat_keys = latency_keys(board, spec)
+        for i, row in board.iterrows():
+            if row["status"] != "complete" or not present(row["value"]):
+                continue
+            found = (Versus("", "", 0.0, 0.0, 0.0, "reference", row["n"]) if row["run_id"] == ref["run_id"]
+                     else self.paired(row, ref)
+                     or Versus("", "", float(row["value"]) - float(ref["value"]), delta_how="unpaired"))
+            found.reference, found.reference_kind = spec.method, spec.kind
+            found.memory_ratio, found.memory_what = ratio(row, ref, list(MEMORY_KEYS))
+            found.latency_ratio, found.latency_what = ratio(row, ref, lat_keys)
+            out[i] = found
+        return out
+
+
+def with_versus(frame: pd.DataFrame, by_run: dict[str, LoadedRecord],
+                reference: Callable[[str], ReferenceSpec | None] = reference_of) -> pd.DataFrame:
+    """The frame with VERSUS_COLUMNS filled for every board whose task declares a reference."""
+    comparer = Comparer(by_run)
+    found: dict[Any, Versus] = {}
+    for (task, _), board in frame.groupby(["task", "board"]):
+        spec = reference(str(task))
+        if spec is not None:
+            found.update(comparer.board(board, spec))
+    out = frame.copy()
+    for column in VERSUS_COLUMNS:
+        out[column] = [getattr(found[i], column) if i in found else None for i in frame.index]
+    return out
