@@ -119,7 +119,7 @@ def base_record(spec: CellSpec, task: Any, method: Any, env: dict[str, Any], run
 def compare_with_reference(task: Any, method_name: str, record: ResultRecord, rows: list[dict[str, Any]], path: Path,
                            out: Path, model_id: str | None, hardware_key: str, seed: int) -> Comparison | None:
     """Pair this run with the newest complete run of the task's reference method on the same board, if there is one."""
-    reference = type(task).reference_method
+    reference = type(task).reference_method()
     if reference is None or reference == method_name:
         return None
     found = find_reference(record, cell_dir(out, record.task.name, reference, model_id, hardware_key))

@@ -74,7 +74,7 @@ def _files_under(root: Path, skip: set[str]) -> dict[str, bytes]:
 
 def reference_inputs(spec: CellSpec, out: Path) -> dict[str, bytes]:
     """The records (and samples) of the task's reference method, which the cell pairs its run with."""
-    reference = TASKS.get(spec.task).reference_method
+    reference = TASKS.get(spec.task).reference_method()
     if reference is None or reference == spec.method:
         return {}
     folder = out / safe_name(spec.task) / safe_name(reference)
@@ -137,8 +137,8 @@ def run_ray(specs: list[CellSpec], options: RayOptions) -> list[CellOutcome]:
     remote = ray.remote(run_in_scratch).options(num_cpus=options.cpus_per_cell, num_gpus=options.gpus_per_cell,
                                                 max_retries=0)
     out = Path(specs[0].out)
-    waves = [[s for s in specs if TASKS.get(s.task).reference_method == s.method],
-             [s for s in specs if TASKS.get(s.task).reference_method != s.method]]
+    waves = [[s for s in specs if TASKS.get(s.task).reference_method() == s.method],
+             [s for s in specs if TASKS.get(s.task).reference_method() != s.method]]
     outcomes: dict[str, CellOutcome] = {}
     try:
         with Progress(console=console, transient=False) as bar:

@@ -135,7 +135,7 @@ class Shard:
 
 def reference_first(specs: list[CellSpec]) -> list[CellSpec]:
     """Cells of each task's reference method first, so that every other cell finds its reference to pair with."""
-    return sorted(specs, key=lambda s: TASKS.get(s.task).reference_method != s.method)
+    return sorted(specs, key=lambda s: TASKS.get(s.task).reference_method() != s.method)
 
 
 def complete_record(spec: CellSpec, hardware_keys: set[str] | None) -> Path | None:

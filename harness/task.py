@@ -144,19 +144,24 @@ class Task(ABC):
     """A benchmark task. Subclasses set `spec` (and `Options` for user-settable knobs); an instance may refine its
     spec (metrics that depend on the options), which every record of it then carries.
 
-    `reference_method` names the method every other run is compared with, pair by pair on shared sample ids,
-    when its record is on the same board (e.g. `full` for KV-cache tasks).
+    `reference_method()` is the method each run is paired with when its record is written (pair by pair on shared
+    sample ids, when the reference's record is on the same board): the spec's reference when it is the
+    uncompressed `full` method; the site compares every board with its reference whatever its kind.
     """
 
     spec: ClassVar[TaskSpec]
     Options: ClassVar[type[BaseModel]] = NoOptions
-    reference_method: ClassVar[str | None] = None
     default_plan: ClassVar[bool] = True  # False: runs only when asked for by name (--task)
     label_options: ClassVar[tuple[str, ...]] = ()  # options every board label names (they say what the board is)
     site_gold: ClassVar[bool] = False  # True: samples are cheap to rebuild, so the site shows each one's gold answer
 
     def __init__(self, options: dict[str, Any] | None = None):
         self.options = parse_options(self.Options, options or {}, f"task {self.spec.name}")
+
+    @classmethod
+    def reference_method(cls) -> str | None:
+        reference = cls.spec.reference
+        return reference.method if reference is not None and reference.kind == "full" else None
 
     @abstractmethod
     def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:

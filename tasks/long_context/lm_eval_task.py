@@ -73,7 +73,6 @@ class LmEvalTask(Task):
         reference=ReferenceSpec(method="full", kind="full", latency="time_per_output_token"),
     )
     Options: ClassVar[type[BaseModel]] = LmEvalOptions
-    reference_method: ClassVar[str | None] = "full"
     site_gold: ClassVar[bool] = True
     default_plan: ClassVar[bool] = False
     label_options: ClassVar[tuple[str, ...]] = ("tasks",)

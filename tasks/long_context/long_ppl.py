@@ -63,7 +63,6 @@ class LongPerplexity(Task):
     """Stream each passage; the policy compresses after every forward once the cache is over budget."""
 
     Options = PerplexityOptions
-    reference_method: ClassVar[str | None] = "full"
     spec = TaskSpec(
         name="long_ppl", family="long_context", version="2", paper="https://arxiv.org/abs/2507.14204",
         description="Perplexity of 4,096-token streams of real English text (pydoc topics) under a fixed 256-token KV cache.",

@@ -238,7 +238,6 @@ class NeedleTask(Task):
     """Base of needle tasks: subclasses describe the prefix, the needles and the question."""
 
     Options: ClassVar[type[BaseModel]] = RetrievalOptions
-    reference_method: ClassVar[str | None] = "full"
     site_gold: ClassVar[bool] = True
     _pinned: str | None = None  # what the local split read (file sha256 or dataset fingerprint)
 
