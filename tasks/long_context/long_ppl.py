@@ -15,7 +15,7 @@ import hashlib
 import math
 import random
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
