@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -71,6 +71,7 @@ class SynTSBenchComplex(SynTSBench):
     """SynTSBench's ten complex univariate series; near_optimal only where the optimum can be derived."""
 
     Options = ComplexOptions
+    default_plan: ClassVar[bool] = False  # its own board: run with --task (`harness run --method X` stays syntsbench)
     spec = TaskSpec(
         name="syntsbench_complex", family="timeseries", version="1", paper="https://github.com/TanQitai/SynTSBench",
         description="Forecast SynTSBench's ten complex univariate series (stock price, electricity, industrial sensor "

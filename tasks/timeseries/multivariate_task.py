@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -67,6 +67,7 @@ class SynTSBenchMultivariate(SynTSBench):
     """SynTSBench's multivariate sets: every channel forecast from every channel's past, scored per channel."""
 
     Options = MultivariateOptions
+    default_plan: ClassVar[bool] = False  # its own board: run with --task (`harness run --method X` stays syntsbench)
     spec = TaskSpec(
         name="syntsbench_multivariate", family="timeseries", version="1", paper="https://github.com/TanQitai/SynTSBench",
         description="Forecast SynTSBench's multivariate sets (lagged relations, sine-noise composite, Lotka-Volterra, "
@@ -134,12 +135,13 @@ class SynTSBenchMultivariate(SynTSBench):
         return scores
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
-        """Per family x horizon, per set x horizon, and per channel (the reference's per-variable metrics)."""
+        """Per family x horizon, per set x horizon, and per channel x horizon (the reference's per-variable metrics;
+        a channel is named "set: column")."""
         metrics = ("near_optimal", "naive_floor", "mse", "excess_mse", "oracle_mse", "naive_mse")
         channels = []
         for sample, row in zip(samples, rows):
             for c, name in enumerate(sample.meta["channels"]):
-                entry = {"series": sample.meta["series"], "channel": name, "horizon": sample.meta["horizon"],
+                entry = {"channel": f"{sample.meta['series']}: {name}", "horizon": sample.meta["horizon"],
                          "mse": row[f"mse_channel_{c}"], "naive_mse": sample.target["naive_channel_mse"][c]}
                 if sample.target["oracle_channel_mse"] is not None:
                     entry["oracle_mse"] = sample.target["oracle_channel_mse"][c]
