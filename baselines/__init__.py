@@ -13,6 +13,7 @@ BUILTINS = [
     Entry("dlinear", "baselines.dlinear:DLinear", "timeseries", "moving-average trend + remainder, one linear layer each"),
     Entry("mlp", "baselines.mlp:MLPForecaster", "timeseries", "two-hidden-layer MLP on the window"),
     Entry("patchtst", "baselines.patchtst:PatchTST", "timeseries", "small PatchTST: patches as tokens of a transformer encoder"),
+    Entry("var", "baselines.var:VAR", "timeseries", "least-squares vector autoregression on all channels (direct multi-step)"),
     Entry("reasoning_score", "baselines.reasoning_score:ReasoningScore", "hallucination", "late-layer logit-lens JSD (reasoning depth), averaged over steps"),
     Entry("rhd", "baselines.rhd:RHD", "hallucination", "Reasoning Hallucination Detection: four mechanistic features, weights fitted"),
     Entry("perplexity", "baselines.perplexity:Perplexity", "hallucination", "log-perplexity of the trace"),

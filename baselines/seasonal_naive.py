@@ -42,5 +42,19 @@ class SeasonalNaive(Forecaster):
         self.period = dominant_period(series, train.inputs.shape[1], self.params.min_autocorrelation)
 
     def predict(self, inputs: np.ndarray, horizon: int) -> np.ndarray:
-        season = inputs[:, -self.period:]
-        return np.tile(season, (1, -(-horizon // self.period)))[:, :horizon]
+        return repeat_season(inputs, self.period, horizon)
+
+    def fit_channels(self, train: Windows, val: Windows, seed: int, device: torch.device) -> None:
+        """One period per channel, each from that channel's training part."""
+        self.periods = []
+        for c in range(train.inputs.shape[1]):
+            self.fit(Windows(train.inputs[:, c], train.targets[:, c]), val, seed, device)
+            self.periods.append(self.period)
+
+    def predict_channels(self, inputs: np.ndarray, horizon: int) -> np.ndarray:
+        return np.stack([repeat_season(inputs[:, c], period, horizon) for c, period in enumerate(self.periods)], axis=1)
+
+
+def repeat_season(inputs: np.ndarray, period: int, horizon: int) -> np.ndarray:
+    """The last `period` values of each window [N, L], repeated over the horizon."""
+    return np.tile(inputs[:, -period:], (1, -(-horizon // period)))[:, :horizon]

@@ -13,4 +13,6 @@ BUILTINS = [
     Entry("text_removal", "tasks.text_removal.task:TextRemoval", "text_removal", "DeepEraser: erase rendered words, word boxes given or no mask"),
     Entry("depth", "tasks.depth.task:Depth", "depth", "PrimeDepth protocol: ray-cast scenes with exact depth, scale-and-shift aligned AbsRel / delta1"),
     Entry("syntsbench", "tasks.timeseries.task:SynTSBench", "timeseries", "SynTSBench: which temporal patterns a forecaster learns, against the optimum"),
+    Entry("syntsbench_complex", "tasks.timeseries.complex_task:SynTSBenchComplex", "timeseries", "SynTSBench's ten complex univariate series (stock price ... temperature sensor)"),
+    Entry("syntsbench_multivariate", "tasks.timeseries.multivariate_task:SynTSBenchMultivariate", "timeseries", "SynTSBench's multivariate sets: lagged relations, ODE systems, causal sets; all channels in and out"),
 ]

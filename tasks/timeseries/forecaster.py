@@ -16,16 +16,37 @@ PREDICT_BATCH = 1024
 
 
 class Forecaster(Method):
-    """Maps input windows [N, input_len] to forecasts [N, horizon]; fitted per series by the task."""
+    """Maps input windows [N, input_len] to forecasts [N, horizon]; fitted per series by the task.
+
+    Several channels: `fit_channels` / `predict_channels` map [N, C, input_len] to [N, C, horizon]. By default a
+    forecaster is channel-independent: every channel of every window is one univariate window, one model (shared
+    weights) for all channels, as Time-Series-Library's models with features M. A `channel_mixing` forecaster's own
+    fit / predict take the [N, C, ...] windows and may use every channel for every forecast.
+    """
 
     family: ClassVar[str] = "timeseries"
     protocol: ClassVar[str] = "forecaster"
+    channel_mixing: ClassVar[bool] = False
 
     def fit(self, train: Windows, val: Windows, seed: int, device: torch.device) -> None:
         """Learn from the training windows (val for early stopping) on `device`. Rule-based forecasters need nothing."""
 
     def predict(self, inputs: np.ndarray, horizon: int) -> np.ndarray:
         raise NotImplementedError
+
+    def fit_channels(self, train: Windows, val: Windows, seed: int, device: torch.device) -> None:
+        """Learn from windows [N, C, input_len] -> [N, C, horizon]."""
+        if self.channel_mixing:
+            self.fit(train, val, seed, device)
+        else:
+            self.fit(train.channels_as_samples(), val.channels_as_samples(), seed, device)
+
+    def predict_channels(self, inputs: np.ndarray, horizon: int) -> np.ndarray:
+        """Forecasts [N, C, horizon] of inputs [N, C, input_len]."""
+        if self.channel_mixing:
+            return self.predict(inputs, horizon)
+        n, channels, length = inputs.shape
+        return self.predict(inputs.reshape(n * channels, length), horizon).reshape(n, channels, horizon)
 
     def parameter_count(self) -> int:
         return 0
@@ -69,11 +90,15 @@ class TorchForecaster(Forecaster):
     def build(self, input_len: int, horizon: int) -> torch.nn.Module:
         raise NotImplementedError
 
+    def build_for(self, train: Windows) -> torch.nn.Module:
+        """The module for these windows: `build(input_len, horizon)`; a channel-mixing model also needs C."""
+        return self.build(train.inputs.shape[-1], train.targets.shape[-1])
+
     def fit(self, train: Windows, val: Windows, seed: int, device: torch.device) -> None:
         torch.manual_seed(seed)
         p = self.params
         self.device = device
-        self.module = self.build(train.inputs.shape[1], train.targets.shape[1]).to(device)
+        self.module = self.build_for(train).to(device)
         optimiser = torch.optim.Adam(self.module.parameters(), lr=p.lr)
         x = torch.as_tensor(train.inputs, dtype=torch.float32, device=device)
         y = torch.as_tensor(train.targets, dtype=torch.float32, device=device)
@@ -90,7 +115,7 @@ class TorchForecaster(Forecaster):
             self.epochs_run += 1
             for group in optimiser.param_groups:
                 group["lr"] *= p.lr_decay
-            score = float(np.mean((self.predict(val.inputs, val.targets.shape[1]) - val.targets) ** 2)) if len(val) else 0.0
+            score = float(np.mean((self.predict(val.inputs, val.targets.shape[-1]) - val.targets) ** 2)) if len(val) else 0.0
             if score < best:
                 best, best_state, stale = score, copy.deepcopy(self.module.state_dict()), 0
             else:

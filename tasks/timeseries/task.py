@@ -99,13 +99,24 @@ class SynTSBench(Task):
         found = []
         o = self.options
         for series in self.series(split, seed):
-            for horizon in (o.anomaly_horizons if series.category == "anomaly" else o.horizons):
+            for horizon in self.horizons_for(series):
                 prepared = prepare(series.values, o.input_len, horizon)
                 found.append(Sample(id=f"{series.id}-h{horizon}", inputs={"prepared": prepared, "horizon": horizon},
                                     target=optima(series, prepared, o.input_len, horizon),
                                     meta={"series": series.id, "category": series.category, "pattern": series.pattern,
                                           "horizon": horizon}))
         return found[:limit] if limit else found
+
+    def horizons_for(self, series: Series) -> list[int]:
+        o = self.options
+        return o.anomaly_horizons if series.category == "anomaly" else o.horizons
+
+    def fit_forecaster(self, method: Forecaster, prepared, runtime: Runtime) -> None:
+        """Fit on the training windows (validation for early stopping); the multichannel task fits all channels."""
+        method.fit(prepared.train, prepared.val, runtime.seed, runtime.device)
+
+    def forecast(self, method: Forecaster, inputs: np.ndarray, horizon: int) -> np.ndarray:
+        return method.predict(inputs, horizon)
 
     def check(self, method: Forecaster, runtime: Runtime, samples: list[Sample]) -> None:
         for sample in samples:
@@ -117,12 +128,16 @@ class SynTSBench(Task):
     def predict(self, sample: Sample, method: Forecaster, runtime: Runtime) -> dict[str, Any]:
         prepared, horizon = sample.inputs["prepared"], sample.inputs["horizon"]
         start = time.perf_counter()
-        method.fit(prepared.train, prepared.val, runtime.seed, runtime.device)
+        self.fit_forecaster(method, prepared, runtime)
         fit_seconds = time.perf_counter() - start
-        forecast = method.predict(prepared.test.inputs, horizon)
+        forecast = self.forecast(method, prepared.test.inputs, horizon)
         error = forecast - prepared.test.targets
         return {"mse": float(np.mean(error**2)), "mae": float(np.mean(np.abs(error))), "n_windows": len(prepared.test),
-                "fit_seconds": fit_seconds, "parameters": method.parameter_count()}
+                "fit_seconds": fit_seconds, "parameters": method.parameter_count(), **self.error_details(error)}
+
+    def error_details(self, error: np.ndarray) -> dict[str, Any]:
+        """Further outputs from the test errors (the multichannel task: MSE per channel). None here."""
+        return {}
 
     def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
         scores = {"mse": output["mse"], "mae": output["mae"]}
@@ -144,24 +159,24 @@ class SynTSBench(Task):
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
         """The capability map: per category x horizon, and per series x horizon."""
-        return {"by_category_horizon": _table(samples, rows, ("category", "horizon")),
-                "by_series_horizon": _table(samples, rows, ("series", "horizon"))}
+        return {"by_category_horizon": metric_table(samples, rows, ("category", "horizon")),
+                "by_series_horizon": metric_table(samples, rows, ("series", "horizon"))}
 
     def measure(self, method: Forecaster, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
         """Latency of one forecast window (fitted on the first series), and batched windows per second."""
         prepared, horizon = samples[0].inputs["prepared"], samples[0].inputs["horizon"]
-        method.fit(prepared.train, prepared.val, runtime.seed, runtime.device)
+        self.fit_forecaster(method, prepared, runtime)
         inputs = prepared.test.inputs
         for i in range(meter.warmups):
-            method.predict(inputs[i:i + 1], horizon)
+            self.forecast(method, inputs[i:i + 1], horizon)
         clock = meter.clock()
         clock.mark()
         for i in range(TIMED_WINDOWS):
-            method.predict(inputs[i:i + 1], horizon)
+            self.forecast(method, inputs[i:i + 1], horizon)
             clock.mark()
         batch = meter.clock()
         batch.mark()
-        method.predict(inputs, horizon)
+        self.forecast(method, inputs, horizon)
         batch.mark()
         return Measured(latency={"forecast_window": meter.latency(clock.intervals())},
                         throughput=Throughput(unit="windows_per_s", value=len(inputs) / batch.intervals()[0]),
@@ -174,23 +189,38 @@ class SynTSBench(Task):
 
     def protocol(self) -> dict[str, Any]:
         return {
-            "split": "70/10/20 train/validation/test by time; validation and test windows start input_len earlier",
-            "scaling": "standard scaler fitted on the training part; errors are in its units",
-            "windows": f"input {self.options.input_len}, horizons {self.options.horizons}, stride 1, univariate",
-            "training": "each method is fitted anew on every series (validation for early stopping)",
+            **shared_protocol(self.options.input_len, self.options.horizons),
             "optimum": "the optimal forecaster's MSE on the series' own test windows where its forecasts are known (the "
                        "clean signal under additive noise and anomalies; the conditional mean from the generator's "
                        "innovations for AR/ARMA and the random walk); otherwise the analytic expectation (0 for raw "
                        "files, sigma_n^2/Var_train for SNR files); series without a derivable optimum are left out of "
                        "near_optimal",
             "anomalies": "in the first 80% of the series (train and validation), as SynTSBench; the test part is clean",
-            "near_optimal": f"MSE - optimum <= {NEAR_OPTIMAL_RTOL} x optimum + {NEAR_OPTIMAL_GAP} x max(naive MSE - "
-                            "optimum, 0); naive_floor applies the same test to the last-value forecast",
+            "near_optimal": NEAR_OPTIMAL_TEXT,
             "horizons": f"{self.options.horizons}; the anomaly sweep at {self.options.anomaly_horizons}",
         }
 
 
-def _table(samples: list[Sample], rows: list[dict[str, float]], keys: tuple[str, str]) -> list[dict[str, Any]]:
+NEAR_OPTIMAL_TEXT = (f"MSE - optimum <= {NEAR_OPTIMAL_RTOL} x optimum + {NEAR_OPTIMAL_GAP} x max(naive MSE - optimum, 0); "
+                     "naive_floor applies the same test to the last-value forecast")
+
+
+def shared_protocol(input_len: int, horizons: list[int], channels: str = "univariate") -> dict[str, str]:
+    """The protocol entries every SynTSBench board shares: split, scaling, windows, training."""
+    return {
+        "split": "70/10/20 train/validation/test by time; validation and test windows start input_len earlier",
+        "scaling": "standard scaler fitted on the training part; errors are in its units",
+        "windows": f"input {input_len}, horizons {horizons}, stride 1, {channels}",
+        "training": "each method is fitted anew on every series (validation for early stopping)",
+    }
+
+
+TABLE_METRICS = ("near_optimal", "naive_floor", "mse", "excess_mse", "optimal_mse")
+
+
+def metric_table(samples: list[Sample], rows: list[dict[str, float]], keys: tuple[str, ...],
+                 metrics: tuple[str, ...] = TABLE_METRICS) -> list[dict[str, Any]]:
+    """Mean of each metric per distinct value of the samples' meta `keys`, with the count n."""
     cells: dict[tuple[Any, Any], list[dict[str, float]]] = {}
     for sample, row in zip(samples, rows):
         cells.setdefault(tuple(sample.meta[k] for k in keys), []).append(row)
@@ -198,7 +228,7 @@ def _table(samples: list[Sample], rows: list[dict[str, float]], keys: tuple[str,
     for key, group in sorted(cells.items()):
         entry: dict[str, Any] = dict(zip(keys, key))
         entry["n"] = len(group)
-        for metric in ("near_optimal", "naive_floor", "mse", "excess_mse", "optimal_mse"):
+        for metric in metrics:
             values = [r[metric] for r in group if metric in r]
             if values:
                 entry[metric] = float(np.mean(values))
