@@ -10,8 +10,8 @@ import pytest
 from scipy.signal import welch
 
 from tasks.eeg.montage import CHANNELS
-from tasks.eeg.preprocess import Preprocessing, preprocess
-from tasks.eeg.simulator import NMT_LIKE, TUAB_LIKE, brain, record, simulate
+from tasks.eeg.preprocess import Preprocessing, cut, preprocess
+from tasks.eeg.simulator import NMT_LIKE, TUAB_LIKE, SimulationConfig, brain, record, simulate
 from tests.conftest import harness_cli
 
 SFREQ = 250.0
@@ -97,10 +97,10 @@ def test_preprocessing_follows_the_paper():
     x = np.tile(50e-6 * np.sin(2 * np.pi * 10 * t), (21, 1))
     x[3] += np.linspace(0, 2e-3, len(t))  # a drifting channel, beyond the clip
     x *= np.linspace(1, 2, 21)[:, None]
-    windows = preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30, window_s=5))
+    windows = cut(preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30)), 500, 500)
     assert windows.shape == (6, 21, 500) and windows.dtype == np.float32
     np.testing.assert_allclose(windows.mean(axis=1), 0, atol=1e-3)  # common average reference
-    raw_uv = preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30, window_s=5, clip_uv=1e9))
+    raw_uv = preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30, clip_uv=1e9))
     assert np.abs(raw_uv).max() > np.abs(windows).max()  # the clip bit
     freqs, power = welch(windows[0, 0], fs=100.0, nperseg=500)
     assert freqs[power.argmax()] == pytest.approx(10.0)  # 10 Hz survives the resampling to 100 Hz
@@ -129,7 +129,7 @@ def test_protocol_never_trains_on_target_eval_recordings(monkeypatch):
     samples = task.samples("offline", None, 0)
     outputs = {s.id: task.predict(s, method, runtime) for s in samples}
     parts = task.parts("offline", 0)
-    evaluation = {w.tobytes() for w in parts["target_eval"].windows}
+    evaluation = {w.tobytes() for w in parts["target_eval"].windows(500, 500, cover_end=False).windows}
     assert len(seen) == 2 + 2 * 2 * 2  # one pretraining per seed, then scratch and fine-tuning per fraction and seed
     assert all(w.tobytes() not in evaluation for batch in seen for w in batch)
     eval_ids = set(parts["target_eval"].ids)
@@ -183,14 +183,15 @@ def write_edf(path: Path, data_volts: np.ndarray, sfreq: float, names: list[str]
 def make_local_corpora(root: Path) -> tuple[Path, Path]:
     """A tiny TUH Abnormal (v3 layout) and NMT (Labels.csv) made of simulated recordings."""
     tuab = root / "tuh_eeg_abnormal" / "v3.0.0" / "edf"
-    for i, r in enumerate(simulate(TUAB_LIKE, 6, 0.5, 7, "tuab", )):
+    config = SimulationConfig(duration_s=75.0)  # the default crop skips 60 s
+    for i, r in enumerate(simulate(TUAB_LIKE, 6, 0.5, 7, "tuab", config)):
         status = "abnormal" if r.pathology not in ("none", "drowsy") else "normal"
         split = "train" if i < 4 else "eval"
         write_edf(tuab / split / status / "01_tcp_ar" / f"aaaaaa{i:02d}_s001_t000.edf", r.data, r.sfreq,
                   [f"EEG {c}-REF" for c in CHANNELS])
     nmt = root / "nmt_scalp_eeg_dataset"
     rows = []
-    for i, r in enumerate(simulate(NMT_LIKE, 10, 0.5, 7, "nmt")):
+    for i, r in enumerate(simulate(NMT_LIKE, 10, 0.5, 7, "nmt", config)):
         status = "abnormal" if r.pathology not in ("none", "drowsy") else "normal"
         split = "train" if i < 6 else "eval"
         write_edf(nmt / status / split / f"{i:04d}.edf", r.data, r.sfreq, [f"{c}-LE" for c in CHANNELS])
