@@ -24,10 +24,8 @@ class Deep4(EEGClassifier):
         if not self.params.cropped:
             return Deep4Net(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length="auto",
                             drop_prob=self.params.drop_prob, add_log_softmax=False)
-        from braindecode.models.util import to_dense_prediction_model
-
         # the paper's network (APD_EEG s2): 25-50-100-200 filters, final_conv_length 1, stride before pool, dense
         module = Deep4Net(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length=1, stride_before_pool=True,
                           drop_prob=self.params.drop_prob, add_log_softmax=False)
-        to_dense_prediction_model(module)
+        module.to_dense_prediction_model()
         return module

@@ -24,10 +24,8 @@ class ShallowNet(EEGClassifier):
         if not self.params.cropped:
             return ShallowFBCSPNet(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length="auto",
                                    drop_prob=self.params.drop_prob, add_log_softmax=False)
-        from braindecode.models.util import to_dense_prediction_model
-
         # braindecode's cropped-decoding setting for this network: a final conv over 30 pooled steps, made dense
         module = ShallowFBCSPNet(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length=30,
                                  drop_prob=self.params.drop_prob, add_log_softmax=False)
-        to_dense_prediction_model(module)
+        module.to_dense_prediction_model()
         return module

@@ -18,6 +18,19 @@ class TCNParams(RecipeParams):
     n_filters: int = Field(32, ge=1, description="filters per block")
     kernel_size: int = Field(5, ge=2, description="temporal kernel; the receptive field must fit in a window")
     drop_prob: float = Field(0.05, ge=0, lt=1, description="dropout in the blocks")
+    input_scale: float = Field(0.02, gt=0, description="inputs multiplied by this (microvolts to ~unit scale): the "
+                                                        "TCN has no normalisation layer, unlike the convnets")
+
+
+class Scaled(torch.nn.Module):
+    """Multiply the input by a constant before the inner network."""
+
+    def __init__(self, inner: torch.nn.Module, scale: float):
+        super().__init__()
+        self.inner, self.scale = inner, scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x * self.scale)
 
 
 class TCN(EEGClassifier):
@@ -37,5 +50,5 @@ class TCN(EEGClassifier):
         warnings.filterwarnings("ignore", message="dropout2d: Received a 3D input")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            return BraindecodeTCN(n_chans=n_chans, n_outputs=2, n_blocks=p.n_blocks, n_filters=p.n_filters,
-                                  kernel_size=p.kernel_size, drop_prob=p.drop_prob)
+            return Scaled(BraindecodeTCN(n_chans=n_chans, n_outputs=2, n_blocks=p.n_blocks, n_filters=p.n_filters,
+                                         kernel_size=p.kernel_size, drop_prob=p.drop_prob), p.input_scale)
