@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import time
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -102,6 +102,7 @@ class EEGTransfer(Task):
     """Does pretraining on a big source hospital help a small target hospital detect abnormal EEG?"""
 
     Options = EEGOptions
+    label_options: ClassVar[tuple[str, ...]] = ("scenario",)  # every board says which site pair it is
     spec = TaskSpec(
         name="eeg_transfer", family="eeg", version="2", paper="https://arxiv.org/abs/2309.10910",
         description="Abnormal-EEG detection at a target site with few labels: source-only, target-from-scratch and "
@@ -156,6 +157,7 @@ class EEGTransfer(Task):
             if len(set(part.labels.tolist())) < 2:
                 raise HarnessError(f"the {name} recordings carry one label only: both normal and abnormal are needed")
         self._windows = cut_windows(method, parts)
+        self._pretrained = {}  # source models belong to one method's windows and recipe
         overlap = set(parts["target_eval"].ids) & (set(parts["target_train"].ids) | set(parts["source_train"].ids))
         if overlap:
             raise HarnessError(f"recording {sorted(overlap)[0]!r} is in the target eval set and a training set: keep them apart")
