@@ -9,18 +9,13 @@ from tasks.eeg.classifier import EEGClassifier, RecipeParams
 
 
 class TCNParams(RecipeParams):
-    # at the shared recipe (raw microvolts, 150/80 steps, lr 1e-3) TCN scored AUROC 0.41-0.44 from scratch, below
-    # chance, and 240 target steps did not help: it has no normalisation layer, so its input is scaled (input_scale)
-    # and it gets a larger step budget and rate within the 15-minute CPU run (DESIGN-NOTES)
-    pretrain_steps: int = Field(300, ge=1, description="optimiser steps on the source site (when epochs is unset)")
-    target_steps: int = Field(160, ge=1, description="optimiser steps on the target site (fine-tuning or from scratch)")
-    lr: float = Field(2e-3, gt=0, description="AdamW learning rate (pretraining, fine-tuning and from scratch)")
     n_blocks: int = Field(4, ge=1, description="temporal blocks (dilation doubles each block)")
     n_filters: int = Field(32, ge=1, description="filters per block")
     kernel_size: int = Field(5, ge=2, description="temporal kernel; the receptive field must fit in a window")
     drop_prob: float = Field(0.05, ge=0, lt=1, description="dropout in the blocks")
-    input_scale: float = Field(0.02, gt=0, description="inputs multiplied by this (microvolts to ~unit scale): the "
-                                                        "TCN has no normalisation layer, unlike the convnets")
+    # braindecode's TCN has no normalisation layer; on raw microvolts (RMS 20-40) it scored AUROC 0.41-0.44 from
+    # scratch, below chance, and more steps did not help (DESIGN-NOTES)
+    input_scale: float = Field(0.02, gt=0, description="inputs multiplied by this (microvolts to about unit scale)")
 
 
 class Scaled(torch.nn.Module):
