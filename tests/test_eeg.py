@@ -298,7 +298,7 @@ def test_channels_follow_the_papers_alphabetical_order():
     assert list(CHANNELS) == paper
     shuffled = list(np.random.default_rng(0).permutation(paper))
     data = np.array([[paper.index(name)] * 10 for name in shuffled], dtype=float)
-    raw = mne.io.RawArray(data, mne.create_info([f"EEG {c}-REF" for c in shuffled] + [], 100.0, "eeg"), verbose="error")
+    raw = mne.io.RawArray(data, mne.create_info([f"EEG {c}-REF" for c in shuffled], 100.0, "eeg"), verbose="error")
     np.testing.assert_array_equal(standard_channels(raw, "fixture")[:, 0], np.arange(21))
 
 
