@@ -21,5 +21,11 @@ class Deep4(EEGClassifier):
     def build(self, n_chans: int, n_times: int) -> torch.nn.Module:
         from braindecode.models import Deep4Net
 
-        return Deep4Net(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length="auto",
-                        drop_prob=self.params.drop_prob, add_log_softmax=False)
+        if not self.params.cropped:
+            return Deep4Net(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length="auto",
+                            drop_prob=self.params.drop_prob, add_log_softmax=False)
+        # the paper's network (APD_EEG s2): 25-50-100-200 filters, final_conv_length 1, stride before pool, dense
+        module = Deep4Net(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length=1, stride_before_pool=True,
+                          drop_prob=self.params.drop_prob, add_log_softmax=False)
+        module.to_dense_prediction_model()
+        return module

@@ -12,7 +12,8 @@ class EEGNetParams(RecipeParams):
 
 
 class EEGNet(EEGClassifier):
-    """Temporal conv, depthwise spatial conv and separable conv: a compact EEG network."""
+    """Temporal conv, depthwise spatial conv and separable conv: a compact EEG network. It has no dense form, so
+    under cropped decoding it still makes one prediction per window."""
 
     name = "eegnet"
     paper = "https://arxiv.org/abs/1611.08024"

@@ -21,5 +21,11 @@ class ShallowNet(EEGClassifier):
     def build(self, n_chans: int, n_times: int) -> torch.nn.Module:
         from braindecode.models import ShallowFBCSPNet
 
-        return ShallowFBCSPNet(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length="auto",
-                               drop_prob=self.params.drop_prob, add_log_softmax=False)
+        if not self.params.cropped:
+            return ShallowFBCSPNet(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length="auto",
+                                   drop_prob=self.params.drop_prob, add_log_softmax=False)
+        # braindecode's cropped-decoding setting for this network: a final conv over 30 pooled steps, made dense
+        module = ShallowFBCSPNet(n_chans=n_chans, n_outputs=2, n_times=n_times, final_conv_length=30,
+                                 drop_prob=self.params.drop_prob, add_log_softmax=False)
+        module.to_dense_prediction_model()
+        return module

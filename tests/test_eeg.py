@@ -10,8 +10,8 @@ import pytest
 from scipy.signal import welch
 
 from tasks.eeg.montage import CHANNELS
-from tasks.eeg.preprocess import Preprocessing, preprocess
-from tasks.eeg.simulator import NMT_LIKE, TUAB_LIKE, brain, record, simulate
+from tasks.eeg.preprocess import Preprocessing, cut, preprocess
+from tasks.eeg.simulator import NMT_LIKE, TUAB_LIKE, SimulationConfig, brain, record, simulate
 from tests.conftest import harness_cli
 
 SFREQ = 250.0
@@ -97,10 +97,10 @@ def test_preprocessing_follows_the_paper():
     x = np.tile(50e-6 * np.sin(2 * np.pi * 10 * t), (21, 1))
     x[3] += np.linspace(0, 2e-3, len(t))  # a drifting channel, beyond the clip
     x *= np.linspace(1, 2, 21)[:, None]
-    windows = preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30, window_s=5))
+    windows = cut(preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30)), 500, 500)
     assert windows.shape == (6, 21, 500) and windows.dtype == np.float32
     np.testing.assert_allclose(windows.mean(axis=1), 0, atol=1e-3)  # common average reference
-    raw_uv = preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30, window_s=5, clip_uv=1e9))
+    raw_uv = preprocess(x, sfreq, Preprocessing(crop_start_s=2, crop_max_s=30, clip_uv=1e9))
     assert np.abs(raw_uv).max() > np.abs(windows).max()  # the clip bit
     freqs, power = welch(windows[0, 0], fs=100.0, nperseg=500)
     assert freqs[power.argmax()] == pytest.approx(10.0)  # 10 Hz survives the resampling to 100 Hz
@@ -129,7 +129,7 @@ def test_protocol_never_trains_on_target_eval_recordings(monkeypatch):
     samples = task.samples("offline", None, 0)
     outputs = {s.id: task.predict(s, method, runtime) for s in samples}
     parts = task.parts("offline", 0)
-    evaluation = {w.tobytes() for w in parts["target_eval"].windows}
+    evaluation = {w.tobytes() for w in parts["target_eval"].windows(500, 500, cover_end=False).windows}
     assert len(seen) == 2 + 2 * 2 * 2  # one pretraining per seed, then scratch and fine-tuning per fraction and seed
     assert all(w.tobytes() not in evaluation for batch in seen for w in batch)
     eval_ids = set(parts["target_eval"].ids)
@@ -165,6 +165,12 @@ def test_run_shallownet_end_to_end(tmp_path):
     assert record["performance"]["latency"]["classify_recording"]["repeats"] == 8
     cells = {(r["regime"], r["labels"]) for r in record["breakdowns"]["by_regime_fraction"]}
     assert cells == {("source_only", "source only"), ("scratch", "20%"), ("scratch", "100%"), ("finetuned", "20%"), ("finetuned", "100%")}
+    transfer = record["breakdowns"]["transfer_by_fraction"]
+    assert [r["labels"] for r in transfer] == ["20%", "100%"] and all(r["n"] == 2 for r in transfer)
+    for r in transfer:
+        assert r["auroc_gain"] == pytest.approx(r["auroc_finetuned"] - r["auroc_scratch"])
+        assert r["auroc_gain_low"] <= r["auroc_gain"] <= r["auroc_gain_high"]
+    assert record["method"]["params"]["preset"] == "cpu" and record["method"]["params"]["window_s"] == 5.0
     assert harness_cli("validate", str(out)).returncode == 0
 
 
@@ -183,14 +189,15 @@ def write_edf(path: Path, data_volts: np.ndarray, sfreq: float, names: list[str]
 def make_local_corpora(root: Path) -> tuple[Path, Path]:
     """A tiny TUH Abnormal (v3 layout) and NMT (Labels.csv) made of simulated recordings."""
     tuab = root / "tuh_eeg_abnormal" / "v3.0.0" / "edf"
-    for i, r in enumerate(simulate(TUAB_LIKE, 6, 0.5, 7, "tuab", )):
+    config = SimulationConfig(duration_s=75.0)  # the default crop skips 60 s
+    for i, r in enumerate(simulate(TUAB_LIKE, 6, 0.5, 7, "tuab", config)):
         status = "abnormal" if r.pathology not in ("none", "drowsy") else "normal"
         split = "train" if i < 4 else "eval"
         write_edf(tuab / split / status / "01_tcp_ar" / f"aaaaaa{i:02d}_s001_t000.edf", r.data, r.sfreq,
                   [f"EEG {c}-REF" for c in CHANNELS])
     nmt = root / "nmt_scalp_eeg_dataset"
     rows = []
-    for i, r in enumerate(simulate(NMT_LIKE, 10, 0.5, 7, "nmt")):
+    for i, r in enumerate(simulate(NMT_LIKE, 10, 0.5, 7, "nmt", config)):
         status = "abnormal" if r.pathology not in ("none", "drowsy") else "normal"
         split = "train" if i < 6 else "eval"
         write_edf(nmt / status / split / f"{i:04d}.edf", r.data, r.sfreq, [f"{c}-LE" for c in CHANNELS])
@@ -216,3 +223,121 @@ def test_local_tuab_and_nmt_folders(tmp_path):
     (nmt / "Labels.csv").write_text("name,label\n")
     proc = harness_cli("run", *common, "--task-arg", f"source_dir={tuab}", "--task-arg", f"target_dir={nmt}")
     assert proc.returncode == 2 and "lacks the columns" in proc.stderr
+
+
+def band_power_features(recordings) -> tuple[np.ndarray, np.ndarray]:
+    """Log band power per channel and band of every preprocessed 5 s window, and the recording it came from."""
+    rows, groups = [], []
+    for i, r in enumerate(recordings):
+        windows = cut(preprocess(r.data, r.sfreq), 500, 500)
+        freqs, power = welch(windows, fs=100.0, nperseg=200, axis=-1)
+        bands = [band(freqs, power, lo, hi) for lo, hi in ((1, 4), (4, 8), (8, 13), (13, 30), (30, 45))]
+        rows.append(np.log(np.stack(bands, -1)).reshape(len(windows), -1))
+        groups += [i] * len(windows)
+    return np.concatenate(rows), np.array(groups)
+
+
+def site_accuracy(a, b) -> float:
+    """Cross-validated (by recording) accuracy of a logistic regression telling two sites' windows apart."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    config = SimulationConfig(duration_s=70.0)  # the default crop skips 60 s: two 5 s windows remain
+    xa, ga = band_power_features(simulate(a, 12, 0.0, 3, "sep", config))
+    xb, gb = band_power_features(simulate(b, 12, 0.0, 3, "sep", config))
+    x, y, groups = np.concatenate([xa, xb]), np.r_[np.zeros(len(xa)), np.ones(len(xb))], np.r_[ga, gb + 100]
+    return float(cross_val_score(LogisticRegression(max_iter=2000), x, y, groups=groups, cv=GroupKFold(4)).mean())
+
+
+def test_sites_still_differ_after_the_preprocessing():
+    import dataclasses
+
+    # normal recordings only, so the pathology mix cannot help: what tells the sites apart survived CAR and resampling
+    assert site_accuracy(TUAB_LIKE, NMT_LIKE) > 0.9
+    # a site that differs only in reference and mains (the version-1 shift, besides the filter) is erased by them
+    erased = dataclasses.replace(TUAB_LIKE, name="erased", reference="linked_ears", line_freq=50.0, line_uv=(3.0, 15.0))
+    assert site_accuracy(TUAB_LIKE, erased) < 0.75
+
+
+def test_negative_scenario_ties_the_source_labels_to_muscle_artefacts():
+    from tasks.eeg.simulator import SCENARIOS
+
+    source, target = SCENARIOS["negative"]
+    assert source.emg_per_min_abnormal > 10 * source.emg_per_min and target.emg_per_min_abnormal is None
+    recordings = simulate(source, 40, 0.5, 0, "neg", SimulationConfig(duration_s=20.0))
+    temporal = [CHANNELS.index(c) for c in ("T3", "T4")]
+
+    def high_band(r) -> float:
+        freqs, power = spectrum(r.data[temporal] * 1e6, r.sfreq)
+        return float(band(freqs, power, 20, 45).mean())
+
+    sick = [high_band(r) for r in recordings if r.pathology not in ("none", "drowsy")]
+    healthy = [high_band(r) for r in recordings if r.pathology in ("none", "drowsy")]
+    assert np.median(sick) > 3 * np.median(healthy)
+    assert {r.pathology for r in recordings} <= {"none", "drowsy", "alpha_slowing", "diffuse_theta", "focal_delta"}
+
+
+def test_default_crop_is_the_papers():
+    sfreq = 250.0
+    t = np.arange(int(400 * sfreq)) / sfreq
+    x = np.zeros((21, len(t)))
+    x[0] = t * 1e-6  # a ramp: one microvolt per second
+    kept = preprocess(x, sfreq)
+    assert kept.shape == (21, 30000)  # skip 60 s, keep 300 s (APD_EEG: crop tmin=60, tmax=360), at 100 Hz
+    assert kept[0, 100] * 21 / 20 == pytest.approx(61.0, abs=0.02)  # 1 s into the kept part is 61 s in (after CAR)
+    assert preprocess(x[:, : int(100 * sfreq)], sfreq).shape == (21, 4000)  # shorter recordings: what is there
+
+
+def test_channels_follow_the_papers_alphabetical_order():
+    import mne
+
+    from tasks.eeg.local_data import standard_channels
+
+    paper = sorted(["A1", "A2", "FP1", "FP2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2", "F7", "F8", "T3", "T4",
+                    "T5", "T6", "FZ", "CZ", "PZ"])  # APD_EEG's short_ch_names
+    assert list(CHANNELS) == paper
+    shuffled = list(np.random.default_rng(0).permutation(paper))
+    data = np.array([[paper.index(name)] * 10 for name in shuffled], dtype=float)
+    raw = mne.io.RawArray(data, mne.create_info([f"EEG {c}-REF" for c in shuffled], 100.0, "eeg"), verbose="error")
+    np.testing.assert_array_equal(standard_channels(raw, "fixture")[:, 0], np.arange(21))
+
+
+def test_reference_preset_is_the_papers_recipe_with_cropped_windows():
+    import torch
+
+    from baselines.deep4 import Deep4
+    from baselines.shallownet import ShallowNet
+    from harness.errors import HarnessError
+    from tasks.eeg.classifier import abnormal_probability, train
+    from tasks.eeg.data import Part
+    from tasks.eeg.task import cut_windows
+
+    params = Deep4({"preset": "reference"}).params
+    assert (params.lr, params.weight_decay, params.batch_size, params.epochs, params.loss) == (6.25e-4, 5e-4, 64, 10, "nll")
+    assert params.window_samples == 6000 and params.cropped
+    assert Deep4({"preset": "reference", "lr": 0.01}).params.lr == 0.01  # an explicit value wins
+    assert Deep4({}).params.preset == "cpu" and not Deep4({}).params.cropped
+    with pytest.raises(HarnessError, match="unknown preset"):
+        Deep4({"preset": "paper"})
+    method = ShallowNet({"preset": "reference", "window_s": 8.0, "batch_size": 4, "epochs": 2})
+    rng = np.random.default_rng(0)
+    parts = {name: Part(name, ["a", "b"], np.array([0, 1]), [rng.normal(size=(21, 1500)).astype(np.float32)] * 2)
+             for name in ("source_train", "target_train", "target_eval")}
+    windows = cut_windows(method, parts)
+    torch.manual_seed(0)
+    module = method.build(21, 800)
+    n_preds = module(torch.zeros(1, 21, 800)).shape[-1]
+    assert 1 < n_preds < 800  # dense: one prediction per step past the receptive field
+    starts = list(range(0, 1500 - 800 + 1, n_preds))
+    assert len(windows["source_train"].windows) == 2 * len(starts)
+    assert len(windows["target_eval"].windows) == 2 * (len(starts) + 1)  # plus one ending at the recording's end
+    np.testing.assert_array_equal(windows["target_eval"].windows[len(starts)], parts["target_eval"].signals[0][:, -800:])
+    source = windows["source_train"]
+    before = [q.detach().clone() for q in module.parameters()]
+    train(module, source.windows, source.labels[source.owner], 0, method.params, 0, torch.device("cpu"))
+    assert any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
+    probability = abnormal_probability(module, windows["target_eval"].windows, torch.device("cpu"))
+    assert probability.shape == (len(windows["target_eval"].windows),) and ((probability > 0) & (probability < 1)).all()
+    short = ShallowNet({"preset": "reference"})  # 60 s windows on 15 s recordings
+    with pytest.raises(HarnessError, match="shorter than one 6000-sample window"):
+        cut_windows(short, parts)

@@ -1,4 +1,5 @@
-"""The 21 standard 10-20 electrodes (TUAB's set, with the ear references A1/A2) and their scalp positions."""
+"""The 21 standard 10-20 electrodes (TUAB's set, with the ear references A1/A2), in alphabetical order, and their
+scalp positions."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ POSITIONS = {
     "P4": (0.41, -0.54), "T6": (0.81, -0.59), "O1": (-0.31, -0.95), "O2": (0.31, -0.95),
     "A1": (-1.25, -0.1), "A2": (1.25, -0.1),
 }
-CHANNELS = tuple(POSITIONS)
+CHANNELS = tuple(sorted(POSITIONS))  # the paper's order (APD_EEG sorts the 21 names), so its weights could load
 EARS = ("A1", "A2")
+TEMPORAL = {"T3": 1.0, "T4": 1.0, "F7": 0.6, "F8": 0.6, "T5": 0.6, "T6": 0.6}  # where chewing and jaw muscles show
 POSTERIOR = ("O1", "O2", "P3", "P4", "PZ", "T5", "T6")
 FRONTOPOLAR = {"FP1": 1.0, "FP2": 1.0, "F7": 0.35, "F8": 0.35, "F3": 0.3, "F4": 0.3, "FZ": 0.3}
 

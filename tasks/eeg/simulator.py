@@ -1,29 +1,35 @@
 """A seeded simulator of clinical EEG from two recording sites, normal and pathological.
 
-Every recording mixes a 1/f background across scalp positions, a posterior alpha rhythm and eye blinks.
-Abnormal recordings carry one pathology: alpha slowing, diffuse theta, focal delta or sparse spikes. Some
-normal recordings are drowsy (alpha fades, mild diffuse theta: a benign look-alike), and a share of labels
-is flipped, as clinical labels are noisy. The site then adds its own line noise, channel gains, reference
-and hardware filter, and records in volts at its own sampling rate, as an EDF file would hold.
+Every recording mixes a 1/f background across scalp positions, a posterior alpha rhythm whose frequency falls
+with age, and eye blinks. Abnormal recordings carry one pathology drawn from the site's own mix: alpha slowing,
+diffuse theta, focal delta or sparse spikes. Some normal recordings are drowsy (alpha fades, mild diffuse theta:
+a benign look-alike), and a share of labels is flipped, as clinical labels are noisy. The site then adds what
+its patients and its equipment bring: the age of its patients, muscle-artefact and blink rates, an amplitude
+calibration, per-channel gains and electrode impedance (some channels noisy), a sensor-noise spectrum, line
+noise, its reference and hardware filter, and records in volts at its own sampling rate, as an EDF would hold.
+The reference and the mains do not survive the preprocessing (common average reference, resampling to 100 Hz);
+age, pathology mix, artefact rates, amplitude, impedance noise and the filter do.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from tasks.eeg.montage import CHANNELS, EARS, FRONTOPOLAR, POSTERIOR, focus_weights, spatial_mixing, weights
+from tasks.eeg.montage import CHANNELS, EARS, FRONTOPOLAR, POSTERIOR, TEMPORAL, focus_weights, spatial_mixing, weights
 
 PATHOLOGIES = ("alpha_slowing", "diffuse_theta", "focal_delta", "spikes")
 FOCI = ("T3", "T4", "F7", "F8", "T5", "T6", "C3", "C4")
+EVEN_MIX = {name: 1.0 for name in PATHOLOGIES}
 
 
 @dataclass(frozen=True)
 class Site:
-    """How one hospital records: rate, mains frequency, reference, filter, gain spread, class balance."""
+    """How one hospital records, and whom: equipment (rate, mains, reference, filter, gains, amplitude calibration,
+    impedance, sensor noise) and patients (age, pathology mix, artefact rates, class balance)."""
 
     name: str
     sfreq: float
@@ -33,10 +39,32 @@ class Site:
     gain_sd: float  # log-normal spread of per-channel amplifier gains
     line_uv: tuple[float, float]  # range of the mains interference amplitude
     abnormal_train: float  # share of abnormal recordings in the training part
+    amplitude: float = 1.0  # calibration: the site's microvolts are this many true microvolts
+    noise_uv: float = 1.0  # sensor noise floor (RMS, microvolts) of a good electrode
+    noise_exponent: float = 1.0  # its spectrum ~ 1/f^exponent (0: white, up to the anti-alias filter)
+    bad_channels: float = 0.05  # chance that an electrode has a high impedance: 4-8x the noise plus slow drift
+    age: tuple[float, float] = (45.0, 15.0)  # mean and spread of the patients' age in years
+    blinks_per_s: tuple[float, float] = (0.1, 0.3)
+    emg_per_min: float = 2.0  # muscle bursts (20-45 Hz on temporal channels) per minute, normal recordings
+    emg_per_min_abnormal: float | None = None  # ... in abnormal recordings (None: as the normal ones)
+    pathology_mix: dict[str, float] = field(default_factory=lambda: dict(EVEN_MIX))
 
 
-TUAB_LIKE = Site("tuab_like", 250.0, 60.0, "common", None, 0.08, (1.0, 5.0), 0.5)
-NMT_LIKE = Site("nmt_like", 200.0, 50.0, "linked_ears", (2.0, 33.0), 0.3, (3.0, 15.0), 0.15)
+TUAB_LIKE = Site("tuab_like", 250.0, 60.0, "common", None, 0.08, (1.0, 5.0), 0.5,
+                 amplitude=1.0, noise_uv=1.0, noise_exponent=1.5, bad_channels=0.03, age=(50.0, 17.0),
+                 blinks_per_s=(0.1, 0.3), emg_per_min=2.0,
+                 pathology_mix={"alpha_slowing": 1.0, "diffuse_theta": 1.0, "focal_delta": 1.0, "spikes": 0.5})
+NMT_LIKE = Site("nmt_like", 200.0, 50.0, "linked_ears", (2.0, 33.0), 0.3, (3.0, 15.0), 0.15,
+                amplitude=1.6, noise_uv=4.0, noise_exponent=0.0, bad_channels=0.15, age=(28.0, 14.0),
+                blinks_per_s=(0.3, 0.6), emg_per_min=8.0,
+                pathology_mix={"alpha_slowing": 0.5, "diffuse_theta": 0.5, "focal_delta": 1.0, "spikes": 1.5})
+# The negative-transfer case: a source whose abnormal recordings come with many muscle artefacts (restless
+# inpatients) and whose pathology is mostly diffuse slowing, so its model learns a cue the target does not share.
+TUAB_CONFOUNDED = Site("tuab_confounded", 250.0, 60.0, "common", None, 0.08, (1.0, 5.0), 0.5,
+                       amplitude=1.0, noise_uv=1.0, noise_exponent=1.5, bad_channels=0.03, age=(62.0, 12.0),
+                       blinks_per_s=(0.1, 0.3), emg_per_min=0.5, emg_per_min_abnormal=20.0,
+                       pathology_mix={"alpha_slowing": 1.0, "diffuse_theta": 1.0, "focal_delta": 0.1, "spikes": 0.0})
+SCENARIOS = {"shift": (TUAB_LIKE, NMT_LIKE), "negative": (TUAB_CONFOUNDED, NMT_LIKE)}
 
 
 @dataclass(frozen=True)
@@ -58,6 +86,7 @@ class Recording:
     data: np.ndarray
     label: int  # 1 = abnormal, as annotated (label noise included)
     pathology: str  # "none", "drowsy" or one of PATHOLOGIES (the truth behind the label)
+    age: float = 40.0  # years
 
 
 def band_noise(rng: np.random.Generator, sources: int, n: int, sfreq: float, lo: float, hi: float,
@@ -102,15 +131,29 @@ def spike(rng: np.random.Generator, sfreq: float) -> np.ndarray:
     return rng.uniform(80, 150) * (sharp + slow)
 
 
-def brain(rng: np.random.Generator, n: int, sfreq: float, pathology: str) -> np.ndarray:
+def muscle(rng: np.random.Generator, sfreq: float) -> np.ndarray:
+    """A muscle-artefact burst: 20-45 Hz noise under a 0.5-2 s envelope, in microvolts."""
+    n = int(rng.uniform(0.5, 2.0) * sfreq)
+    burst = band_noise(rng, 1, max(n, 8), sfreq, 20, min(45, 0.45 * sfreq))[0][:n]
+    return rng.uniform(20, 40) * np.hanning(n) * burst
+
+
+def alpha_frequency(rng: np.random.Generator, age: float) -> float:
+    """The posterior dominant rhythm of a healthy adult: near 10 Hz, a little slower with age past 40."""
+    return float(np.clip(rng.normal(10.0 - 0.025 * (age - 40.0), 0.5), 8.5, 11.5))
+
+
+def brain(rng: np.random.Generator, n: int, sfreq: float, pathology: str, age: float = 40.0,
+          blinks_per_s: tuple[float, float] = (0.1, 0.3)) -> np.ndarray:
     """The scalp signal in microvolts, [21, n], before any site effect."""
     mixing = spatial_mixing()
-    background = rng.uniform(10, 16) * (mixing @ band_noise(rng, len(CHANNELS), n, sfreq, 0.5, 45, rng.uniform(1.5, 2.0)))
-    alpha_freq = rng.uniform(6.5, 8.0) if pathology == "alpha_slowing" else rng.normal(10.0, 0.5)
+    youth = float(np.clip(1 + 0.01 * (40.0 - age), 0.8, 1.4))  # younger brains show larger background
+    background = youth * rng.uniform(10, 16) * (mixing @ band_noise(rng, len(CHANNELS), n, sfreq, 0.5, 45, rng.uniform(1.5, 2.0)))
+    alpha_freq = rng.uniform(6.5, 8.0) if pathology == "alpha_slowing" else alpha_frequency(rng, age)
     alpha_uv = rng.uniform(12, 22) * (0.3 if pathology == "drowsy" else 1.0)
     posterior = mixing @ weights(POSTERIOR)
     x = background + alpha_uv * np.outer(posterior / posterior.max(), rhythm(rng, n, sfreq, alpha_freq))
-    x += np.outer(weights(FRONTOPOLAR), transients(rng, n, sfreq, rng.uniform(0.1, 0.3), blink))
+    x += np.outer(weights(FRONTOPOLAR), transients(rng, n, sfreq, rng.uniform(*blinks_per_s), blink))
     if pathology in ("diffuse_theta", "drowsy"):
         theta_uv = rng.uniform(12, 20) if pathology == "diffuse_theta" else rng.uniform(6, 12)
         x += theta_uv * (mixing @ band_noise(rng, len(CHANNELS), n, sfreq, 4, 7.5)) / np.sqrt(len(CHANNELS)) * 2
@@ -123,11 +166,18 @@ def brain(rng: np.random.Generator, n: int, sfreq: float, pathology: str) -> np.
     return x
 
 
-def record(rng: np.random.Generator, site: Site, scalp_uv: np.ndarray) -> np.ndarray:
-    """What the site's amplifier stores: gains, mains interference, reference and filter; volts."""
+def record(rng: np.random.Generator, site: Site, scalp_uv: np.ndarray, emg_per_min: float | None = None) -> np.ndarray:
+    """What the site's amplifier stores: muscle artefacts, calibration, gains, electrode noise, mains, reference and
+    filter; volts."""
     n = scalp_uv.shape[1]
     t = np.arange(n) / site.sfreq
-    x = scalp_uv * np.exp(rng.normal(0, site.gain_sd, (len(CHANNELS), 1)))
+    rate = site.emg_per_min if emg_per_min is None else emg_per_min
+    x = scalp_uv + np.outer(weights(TEMPORAL), transients(rng, n, site.sfreq, rate / 60.0, muscle))
+    x = site.amplitude * x * np.exp(rng.normal(0, site.gain_sd, (len(CHANNELS), 1)))
+    bad = rng.random((len(CHANNELS), 1)) < site.bad_channels
+    noise_uv = site.noise_uv * np.where(bad, rng.uniform(4, 8, (len(CHANNELS), 1)), 1.0)
+    x = x + noise_uv * band_noise(rng, len(CHANNELS), n, site.sfreq, 0.3, 0.5 * site.sfreq, site.noise_exponent)
+    x = x + bad * rng.uniform(20, 60, (len(CHANNELS), 1)) * band_noise(rng, len(CHANNELS), n, site.sfreq, 0.05, 0.5)
     line = rng.uniform(*site.line_uv) * rng.uniform(0.3, 1.0, (len(CHANNELS), 1))
     x = x + line * np.sin(2 * np.pi * site.line_freq * t + rng.uniform(0, 2 * np.pi))
     if site.reference == "linked_ears":
@@ -146,9 +196,13 @@ def simulate(site: Site, count: int, abnormal_share: float, seed: int, prefix: s
     abnormal = np.zeros(count, dtype=bool)
     abnormal[rng.permutation(count)[: round(count * abnormal_share)]] = True
     out = []
+    mix = np.array([site.pathology_mix.get(name, 0.0) for name in PATHOLOGIES])
     for i, sick in enumerate(abnormal):
-        pathology = rng.choice(PATHOLOGIES) if sick else ("drowsy" if rng.random() < config.drowsy_share else "none")
+        pathology = str(rng.choice(PATHOLOGIES, p=mix / mix.sum()) if sick else
+                        ("drowsy" if rng.random() < config.drowsy_share else "none"))
         label = int(sick) ^ int(rng.random() < config.label_noise)
-        data = record(rng, site, brain(rng, n, site.sfreq, str(pathology)))
-        out.append(Recording(f"{prefix}-{i:04d}", site.name, site.sfreq, data, label, str(pathology)))
+        age = float(np.clip(rng.normal(*site.age), 2, 95))
+        emg = site.emg_per_min_abnormal if sick and site.emg_per_min_abnormal is not None else site.emg_per_min
+        data = record(rng, site, brain(rng, n, site.sfreq, pathology, age, site.blinks_per_s), emg)
+        out.append(Recording(f"{prefix}-{i:04d}", site.name, site.sfreq, data, label, pathology, age))
     return out

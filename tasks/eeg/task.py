@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import time
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -18,15 +18,15 @@ from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
-from tasks.eeg.classifier import EEGClassifier, abnormal_probability, train
-from tasks.eeg.data import Part, stratified_subset
+from tasks.eeg.classifier import EEGClassifier, abnormal_probability, predictions_per_window, train
+from tasks.eeg.data import Part, Windows, stratified_subset
 from tasks.eeg.preprocess import Preprocessing
-from tasks.eeg.simulator import NMT_LIKE, TUAB_LIKE, SimulationConfig, simulate
+from tasks.eeg.simulator import SCENARIOS, SimulationConfig, simulate
 
 REGIMES = ("source_only", "scratch", "finetuned")
 PERCENTS = (5, 20, 100)
 TIMED_RECORDINGS = 10
-OFFLINE = SplitSpec(name="offline", source="generated: two simulated sites (TUAB-like source, NMT-like target), seeded",
+OFFLINE = SplitSpec(name="offline", source="generated: two simulated sites (TUAB-like source, NMT-like target; --task-arg scenario), seeded",
                     description="21-channel 10-20 EEG; alpha slowing, diffuse theta, focal delta or spikes as pathology")
 LOCAL = SplitSpec(name="local", source="TUH Abnormal (braindecode's loader) and NMT folders (--task-arg source_dir=... target_dir=...)",
                   description="source: TUAB train recordings; target: NMT train (fine-tuning) and eval (testing)")
@@ -41,9 +41,12 @@ class EEGOptions(BaseModel):
     source_recordings: int = Field(160, ge=4, description="offline: simulated source training recordings (balanced)")
     target_train_recordings: int = Field(160, ge=8, description="offline: simulated target training recordings (15% abnormal)")
     target_eval_recordings: int = Field(100, ge=4, description="offline: simulated target evaluation recordings (balanced)")
-    crop_start_s: float = Field(2.0, ge=0, description="seconds skipped at the start of each recording")
-    crop_max_s: float = Field(30.0, gt=0, description="seconds kept after the start (raise it for real recordings)")
-    window_s: float = Field(5.0, gt=0, description="window length in seconds (at 100 Hz)")
+    crop_start_s: float = Field(60.0, ge=0, description="seconds skipped at the start of each recording (the paper's 60)")
+    crop_max_s: float = Field(300.0, gt=0, description="at most this many seconds kept after the start (the paper's 300)")
+    simulated_s: float = Field(30.0, gt=0, description="offline: seconds simulated after the skipped start (2 CPU cores)")
+    scenario: Literal["shift", "negative"] = Field("shift", description="offline: 'shift' (sites differ, the source "
+                                                   "is relevant) or 'negative' (the source's labels ride on a cue the "
+                                                   "target lacks: the negative-transfer case)")
     source_dir: str | None = Field(None, description="split 'local': the TUH Abnormal folder")
     target_dir: str | None = Field(None, description="split 'local': the NMT folder (with Labels.csv)")
 
@@ -55,11 +58,30 @@ class EEGOptions(BaseModel):
         return value
 
     def preprocessing(self) -> Preprocessing:
-        return Preprocessing(crop_start_s=self.crop_start_s, crop_max_s=self.crop_max_s, window_s=self.window_s)
+        return Preprocessing(crop_start_s=self.crop_start_s, crop_max_s=self.crop_max_s)
 
 
 def _pct(fraction: float) -> int:
     return round(fraction * 100)
+
+
+def cut_windows(method: EEGClassifier, parts: dict[str, Part]) -> dict[str, Windows]:
+    """Every part's windows as the method's recipe asks: `window_s` long and side by side; under cropped decoding one
+    every n_preds samples (a dense network's predictions then tile each recording, the paper's stride), the eval part
+    with one more window ending at the recording's end (braindecode's drop_last_window=False on the paper's test set)."""
+    p = method.params
+    size, stride = p.window_samples, p.window_samples
+    if p.cropped:
+        n_chans = parts["source_train"].signals[0].shape[0]
+        torch.manual_seed(0)
+        n_preds = predictions_per_window(method.build(n_chans, size), n_chans, size)
+        stride = n_preds if n_preds > 1 else size
+    return {name: part.windows(size, stride, cover_end=p.cropped and name == "target_eval") for name, part in parts.items()}
+
+
+def _interval(values: list[float], seed: int) -> tuple[float, float]:
+    ci = metric_value(values, True, seed).ci95
+    return ci if ci is not None else (float("nan"), float("nan"))
 
 
 def _metric_specs() -> tuple[MetricSpec, ...]:
@@ -80,8 +102,9 @@ class EEGTransfer(Task):
     """Does pretraining on a big source hospital help a small target hospital detect abnormal EEG?"""
 
     Options = EEGOptions
+    label_options: ClassVar[tuple[str, ...]] = ("scenario",)  # every board says which site pair it is
     spec = TaskSpec(
-        name="eeg_transfer", family="eeg", version="1", paper="https://arxiv.org/abs/2309.10910",
+        name="eeg_transfer", family="eeg", version="2", paper="https://arxiv.org/abs/2309.10910",
         description="Abnormal-EEG detection at a target site with few labels: source-only, target-from-scratch and "
                     "pretrained-then-fine-tuned at several label fractions; recording-level AUROC and balanced accuracy.",
         splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="auroc", requires="eeg_classifier",
@@ -92,6 +115,7 @@ class EEGTransfer(Task):
         super().__init__(options)
         self._parts: dict[tuple[str, int], dict[str, Part]] = {}
         self._pretrained: dict[int, torch.nn.Module] = {}
+        self._windows: dict[str, Windows] = {}
 
     def parts(self, split: str, seed: int) -> dict[str, Part]:
         """source_train, target_train and target_eval, built once per cell."""
@@ -104,11 +128,12 @@ class EEGTransfer(Task):
 
                 self._parts[key] = local_parts(o.source_dir, o.target_dir, p)
             else:
-                config = SimulationConfig(duration_s=o.crop_start_s + o.crop_max_s)
+                config = SimulationConfig(duration_s=o.crop_start_s + min(o.simulated_s, o.crop_max_s))
+                source, target = SCENARIOS[o.scenario]
                 self._parts[key] = {
-                    "source_train": Part.from_recordings("source_train", simulate(TUAB_LIKE, o.source_recordings, 0.5, seed, "tuab-train", config), p),
-                    "target_train": Part.from_recordings("target_train", simulate(NMT_LIKE, o.target_train_recordings, NMT_LIKE.abnormal_train, seed, "nmt-train", config), p),
-                    "target_eval": Part.from_recordings("target_eval", simulate(NMT_LIKE, o.target_eval_recordings, 0.5, seed, "nmt-eval", config), p),
+                    "source_train": Part.from_recordings("source_train", simulate(source, o.source_recordings, 0.5, seed, "tuab-train", config), p),
+                    "target_train": Part.from_recordings("target_train", simulate(target, o.target_train_recordings, target.abnormal_train, seed, "nmt-train", config), p),
+                    "target_eval": Part.from_recordings("target_eval", simulate(target, o.target_eval_recordings, 0.5, seed, "nmt-eval", config), p),
                 }
         return self._parts[key]
 
@@ -132,6 +157,8 @@ class EEGTransfer(Task):
         for name, part in parts.items():
             if len(set(part.labels.tolist())) < 2:
                 raise HarnessError(f"the {name} recordings carry one label only: both normal and abnormal are needed")
+        self._windows = cut_windows(method, parts)
+        self._pretrained = {}  # source models belong to one method's windows and recipe
         overlap = set(parts["target_eval"].ids) & (set(parts["target_train"].ids) | set(parts["source_train"].ids))
         if overlap:
             raise HarnessError(f"recording {sorted(overlap)[0]!r} is in the target eval set and a training set: keep them apart")
@@ -139,8 +166,8 @@ class EEGTransfer(Task):
     def source_model(self, method: EEGClassifier, train_seed: int, runtime: Runtime) -> torch.nn.Module:
         """The source-pretrained network of one training seed (trained once, shared by source-only and fine-tuning)."""
         if train_seed not in self._pretrained:
-            source = self.parts(self._split, runtime.seed)["source_train"]
-            windows, labels = source.select(np.arange(len(source.ids)))
+            source = self._windows["source_train"]
+            windows, labels = source.windows, source.labels[source.owner]
             torch.manual_seed(train_seed)
             module = method.build(windows.shape[1], windows.shape[2])
             self._pretrained[train_seed] = train(module, windows, labels, method.params.pretrain_steps, method.params,
@@ -149,8 +176,8 @@ class EEGTransfer(Task):
 
     def predict(self, sample: Sample, method: EEGClassifier, runtime: Runtime) -> dict[str, Any]:
         regime, fraction, train_seed = sample.inputs["regime"], sample.inputs["fraction"], sample.inputs["train_seed"]
-        parts = self.parts(self._split, runtime.seed)
-        target, evaluation = parts["target_train"], parts["target_eval"]
+        ids = self.parts(self._split, runtime.seed)["target_train"].ids
+        target, evaluation = self._windows["target_train"], self._windows["target_eval"]
         start = time.perf_counter()
         used: list[str] = []
         if regime == "source_only":
@@ -158,7 +185,7 @@ class EEGTransfer(Task):
         else:
             chosen = stratified_subset(target.labels, fraction, train_seed)
             windows, labels = target.select(chosen)
-            used = [target.ids[i] for i in chosen]
+            used = [ids[i] for i in chosen]
             if regime == "finetuned":
                 module = copy.deepcopy(self.source_model(method, train_seed, runtime))
             else:
@@ -170,7 +197,7 @@ class EEGTransfer(Task):
         return {"auroc": float(roc_auc_score(evaluation.labels, probability)),
                 "balanced_accuracy": float(balanced_accuracy_score(evaluation.labels, probability >= 0.5)),
                 "target_train_recordings": used, "source_pretrained": regime != "scratch", "train_seconds": seconds,
-                "eval_recordings": len(evaluation.ids)}
+                "eval_recordings": len(evaluation.labels)}
 
     def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
         return {"auroc": output["auroc"], "balanced_accuracy": output["balanced_accuracy"]}
@@ -208,23 +235,47 @@ class EEGTransfer(Task):
         return result
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
-        """AUROC and balanced accuracy by regime x label fraction (mean over seeds)."""
+        """AUROC and balanced accuracy by regime x label fraction (mean over seeds), and the transfer question per
+        fraction: source-only, scratch and fine-tuned AUROC, with the paired (by seed) fine-tuned-minus-scratch and
+        fine-tuned-minus-source-only differences and their bootstrap intervals."""
         cells: dict[tuple[str, str], list[dict[str, float]]] = {}
+        by: dict[tuple[str, float | None], dict[int, float]] = {}
         for sample, row in zip(samples, rows):
             fraction = sample.meta["fraction"]
             cells.setdefault((sample.meta["regime"], "source only" if fraction is None else f"{_pct(fraction)}%"), []).append(row)
-        return {"by_regime_fraction": [
+            by.setdefault((sample.meta["regime"], fraction), {})[sample.meta["train_seed"]] = row["auroc"]
+        out = {"by_regime_fraction": [
             {"regime": regime, "labels": labels, "n": len(group),
              "auroc": float(np.mean([r["auroc"] for r in group])),
              "bacc": float(np.mean([r["balanced_accuracy"] for r in group]))}
             for (regime, labels), group in sorted(cells.items())]}
+        source = by.get(("source_only", None), {})
+        transfer = []
+        for fraction in sorted({f for _, f in by if f is not None}):
+            scratch, tuned = by.get(("scratch", fraction), {}), by.get(("finetuned", fraction), {})
+            paired = sorted(set(scratch) & set(tuned) & set(source))
+            if not paired:
+                continue
+            gain = [tuned[s] - scratch[s] for s in paired]
+            over_source = [tuned[s] - source[s] for s in paired]
+            (g_lo, g_hi), (o_lo, o_hi) = _interval(gain, 0), _interval(over_source, 0)
+            transfer.append({"labels": f"{_pct(fraction)}%", "n": len(paired),
+                             "auroc_source_only": float(np.mean([source[s] for s in paired])),
+                             "auroc_scratch": float(np.mean([scratch[s] for s in paired])),
+                             "auroc_finetuned": float(np.mean([tuned[s] for s in paired])),
+                             "auroc_gain": float(np.mean(gain)), "auroc_gain_low": g_lo, "auroc_gain_high": g_hi,
+                             "auroc_over_source": float(np.mean(over_source)), "auroc_over_source_low": o_lo,
+                             "auroc_over_source_high": o_hi})
+        if transfer:
+            out["transfer_by_fraction"] = transfer
+        return out
 
     def measure(self, method: EEGClassifier, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
         """Inference time per recording (all its windows in one batch), on the network the method builds."""
-        evaluation = self.parts(self._split, runtime.seed)["target_eval"]
+        evaluation = self._windows["target_eval"]
         torch.manual_seed(0)
         module = method.build(evaluation.windows.shape[1], evaluation.windows.shape[2]).to(runtime.device).eval()
-        recordings = [evaluation.select(np.array([i]))[0] for i in range(min(TIMED_RECORDINGS, len(evaluation.ids)))]
+        recordings = [evaluation.select(np.array([i]))[0] for i in range(min(TIMED_RECORDINGS, len(evaluation.labels)))]
         times = meter.time_each(lambda windows: abnormal_probability(module, windows, runtime.device), recordings)
         batch = meter.clock()
         batch.mark()
@@ -243,13 +294,19 @@ class EEGTransfer(Task):
     def protocol(self) -> dict[str, Any]:
         p = self.options.preprocessing()
         return {
-            "preprocessing": f"21 channels; crop {p.crop_start_s} s + {p.crop_max_s} s; volts to microvolts; clip at "
-                             f"+-{p.clip_uv} uV; resample to {p.sfreq} Hz; common average reference; {p.window_s} s windows",
+            "preprocessing": f"21 channels in alphabetical order (the paper's); skip {p.crop_start_s} s, keep at most "
+                             f"{p.crop_max_s} s; volts to microvolts; clip at +-{p.clip_uv} uV; resample to {p.sfreq} Hz; "
+                             "common average reference",
+            "simulation": f"offline: scenario {self.options.scenario!r}, {self.options.simulated_s} s simulated after the skip",
+            "windows": "the method's window_s; side by side, or under cropped decoding one every n_preds samples "
+                       "(eval: plus one ending at the recording's end)",
             "regimes": "source_only: trained on the source, applied to the target; scratch: trained on the target's "
                        "labelled share from a random init; finetuned: the source model trained further on that share",
             "labels": "target label fractions are stratified subsets of the target's training recordings (at least "
                       "one of each class), drawn per seed; the target's eval recordings are never trained on",
             "prediction": "a recording's probability of abnormal is the mean of its windows'; balanced accuracy at 0.5",
-            "recipe": "AdamW, cosine decay, class-balanced cross-entropy, fixed step budgets (method parameters)",
+            "recipe": "the method's preset: 'cpu' (AdamW, cosine over a fixed step budget, class-balanced NLL, 5 s "
+                      "windows) or 'reference' (the paper's: 60 s windows, cropped decoding, AdamW 6.25e-4, weight "
+                      "decay 5e-4, batch 64, 10 epochs, cosine, plain NLL); every resolved value is in the method params",
             "intervals": "over training seeds (bootstrap of the per-seed values)",
         }
