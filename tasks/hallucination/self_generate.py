@@ -27,7 +27,7 @@ from harness.models import LoadedModel
 from tasks.hallucination.self_problems import SelfProblem, build_self_problems
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "self_traces.jsonl"
-SHIPPED_PER_DOMAIN = 50
+SHIPPED_PER_DOMAIN = 31
 INSTRUCTION = ("Solve the problem step by step, one step per line, then write the final line as "
                "'Answer: <answer>'.")
 # One worked example per domain, shown as an earlier chat turn (its names, cities and things are outside the problems').
