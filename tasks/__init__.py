@@ -8,6 +8,7 @@ BUILTINS = [
     Entry("lm_eval", "tasks.long_context.lm_eval_task:LmEvalTask", "long_context", "any lm-evaluation-harness task under a KV-cache policy (--task lm_eval --task-arg tasks=...)"),
     Entry("long_ppl", "tasks.long_context.long_ppl:LongPerplexity", "long_context", "perplexity streaming real text token by token under a bounded cache"),
     Entry("reasoning_hallucination", "tasks.hallucination.task:ReasoningHallucination", "hallucination", "detect corrupted reasoning traces from the model's internals (RHD)"),
+    Entry("reasoning_hallucination_self", "tasks.hallucination.self_task:SelfReasoningHallucination", "hallucination", "detect the model's own wrong step-by-step answers from its internals, against surface floors"),
     Entry("eeg_transfer", "tasks.eeg.task:EEGTransfer", "eeg", "abnormal-EEG detection at a target site: source-only, scratch, pretrained + fine-tuned"),
     Entry("copy_detection", "tasks.copy_detection.task:CopyDetection", "copy_detection", "AnyPattern: find the reference of a tampered query, unseen patterns, in-context prompts"),
     Entry("text_removal", "tasks.text_removal.task:TextRemoval", "text_removal", "DeepEraser: erase rendered words, word boxes given or no mask"),

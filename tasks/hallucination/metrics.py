@@ -50,6 +50,14 @@ def _group_index(groups: Sequence[str] | None, n: int) -> tuple[np.ndarray, int]
     return index, int(index.max()) + 1 if n else 0
 
 
+def bootstrap_weights(n: int, seed: int = 0, groups: Sequence[str] | None = None) -> np.ndarray:
+    """[resamples, n] multiplicities of a group bootstrap: each resample draws groups with replacement and every
+    trace of a drawn group enters once per draw (no groups: each trace is its own group)."""
+    index, count = _group_index(groups, n)
+    draws_of_groups = np.random.default_rng(seed).integers(0, count, (BOOTSTRAP_RESAMPLES, count))
+    return np.stack([np.bincount(d, minlength=count)[index] for d in draws_of_groups]).astype(float)
+
+
 def auroc(labels: Sequence[float], scores: Sequence[float], seed: int = 0,
           groups: Sequence[str] | None = None) -> MetricValue | None:
     """AUROC of `scores` for `labels` (1 = hallucinated) with a 95% bootstrap interval over groups (problems);
@@ -58,9 +66,7 @@ def auroc(labels: Sequence[float], scores: Sequence[float], seed: int = 0,
     if len(set(y.tolist())) < 2:
         return None
     value = float(roc_auc_score(y, s))
-    index, count = _group_index(groups, len(y))
-    draws_of_groups = np.random.default_rng(seed).integers(0, count, (BOOTSTRAP_RESAMPLES, count))
-    weights = np.stack([np.bincount(d, minlength=count)[index] for d in draws_of_groups]).astype(float)
+    weights = bootstrap_weights(len(y), seed, groups)
     draws = rank_auroc(np.broadcast_to(y, weights.shape), np.broadcast_to(s, weights.shape), weights)
     draws = draws[np.isfinite(draws)]
     low, high = np.percentile(draws, [2.5, 97.5])

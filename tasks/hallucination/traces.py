@@ -17,6 +17,7 @@ class Trace:
     domain: str
     question: str
     steps: tuple[str, ...]
+    prompt: str | None = None  # the exact text the steps followed (a model's own traces); None: PROMPT with the question
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,13 @@ class EncodedTrace:
 
 
 def encode(tokenizer, trace: Trace, device: torch.device | str = "cpu") -> EncodedTrace:
-    """Tokenise the prompt and each step (one line each) separately, so step spans are exact."""
-    ids = tokenizer(PROMPT.format(question=trace.question)).input_ids
+    """Tokenise the prompt and each step (one line each) separately, so step spans are exact.
+
+    A trace's own `prompt` carries its special tokens in the text (a chat template), so none are added to it."""
+    if trace.prompt is None:
+        ids = tokenizer(PROMPT.format(question=trace.question)).input_ids
+    else:
+        ids = tokenizer(trace.prompt, add_special_tokens=False).input_ids
     spans = []
     for step in trace.steps:
         piece = tokenizer(f"{step}\n", add_special_tokens=False).input_ids
