@@ -7,9 +7,10 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.method import Method
+from harness.presets import PresetParams
 from tasks.training import train_steps
 
 PREDICT_BATCH = 256
@@ -22,7 +23,7 @@ REFERENCE = {"lr": 6.25e-4, "weight_decay": 5e-4, "batch_size": 64, "epochs": 10
              "cropped": True}
 
 
-class RecipeParams(BaseModel):
+class RecipeParams(PresetParams):
     """The shared training recipe, and named presets of it.
 
     A preset is data: a named set of parameter values (`PRESETS`) filled in before validation; parameters given
@@ -44,16 +45,6 @@ class RecipeParams(BaseModel):
     window_s: float = Field(5.0, gt=0, description="window length in seconds at 100 Hz (the paper: 60)")
     cropped: bool = Field(False, description="cropped decoding: a dense network predicts every time step of a window, "
                                              "the loss averages them, training windows overlap by the receptive field")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _preset(cls, data):
-        if not isinstance(data, dict):
-            return data
-        name = data.get("preset", "cpu")
-        if name not in cls.PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose from {sorted(cls.PRESETS)}")
-        return {**cls.PRESETS[name], **data}
 
     @property
     def window_samples(self) -> int:

@@ -6,13 +6,13 @@ import zlib
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from harness.task import SplitSpec, TaskSpec
 from tasks.timeseries.complex_generators import COMPLEX
 from tasks.timeseries.optimum import Process
 from tasks.timeseries.suite import Series
-from tasks.timeseries.task import NEAR_OPTIMAL_TEXT, SynTSBench, shared_protocol
+from tasks.timeseries.task import Horizons, SeriesOptions, NEAR_OPTIMAL_TEXT, SynTSBench, shared_protocol
 from tasks.timeseries.windows import borders
 
 REFERENCE_HORIZONS = [24, 48, 96, 192]
@@ -20,13 +20,10 @@ OFFLINE = SplitSpec(name="offline", source="generated: SynTSBench's complex univ
                     description="ten composite series of length 5000 (stock price ... temperature sensor)")
 
 
-class ComplexOptions(BaseModel):
+class ComplexOptions(SeriesOptions):
     """Task options for syntsbench_complex (set with --task-arg KEY=VALUE)."""
 
-    model_config = ConfigDict(extra="forbid")
-    length: int = Field(5000, ge=1000, description="series length")
-    input_len: int = Field(96, ge=8, description="input window")
-    horizons: list[int] = Field([96], description=f"forecast horizons (default 96; the reference's: {REFERENCE_HORIZONS})")
+    horizons: Horizons = Field([96], description=f"forecast horizons (default 96; the reference's: {REFERENCE_HORIZONS})")
     series: list[str] = Field(list(COMPLEX), description="which complex series to generate")
 
     @field_validator("series")
@@ -35,13 +32,6 @@ class ComplexOptions(BaseModel):
         unknown = sorted(set(value) - set(COMPLEX))
         if unknown or not value:
             raise ValueError(f"unknown series {unknown or value}; choose from {list(COMPLEX)}")
-        return value
-
-    @field_validator("horizons")
-    @classmethod
-    def _positive(cls, value: list[int]) -> list[int]:
-        if not value or min(value) < 1:
-            raise ValueError("horizons must be a non-empty list of positive integers")
         return value
 
 

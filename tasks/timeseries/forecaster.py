@@ -7,9 +7,10 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.method import Method
+from harness.presets import PresetParams
 from tasks.timeseries.windows import Windows
 
 PREDICT_BATCH = 1024
@@ -52,7 +53,7 @@ class Forecaster(Method):
         return 0
 
 
-class TrainingParams(BaseModel):
+class TrainingParams(PresetParams):
     """The shared training recipe (Adam, MSE, early stopping on validation MSE), and named presets of it.
 
     A preset is data: a named set of parameter values (`PRESETS`), filled in before validation; parameters given
@@ -70,16 +71,6 @@ class TrainingParams(BaseModel):
     patience: int = Field(3, ge=1, description="epochs without validation improvement before stopping")
     lr_decay: float = Field(1.0, gt=0, le=1, description="learning rate multiplied by this after every epoch "
                                                          "(SynTSBench's lradj type1: 0.85)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _preset(cls, data):
-        if not isinstance(data, dict):
-            return data
-        name = data.get("preset", "cpu")
-        if name not in cls.PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose from {sorted(cls.PRESETS)}")
-        return {**cls.PRESETS[name], **data}
 
 
 class TorchForecaster(Forecaster):

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from harness.errors import HarnessError
 from harness.runtime import Runtime
 from harness.task import MetricSpec, Sample, SplitSpec, TaskSpec
 from tasks.timeseries.forecaster import Forecaster
 from tasks.timeseries.multivariate_generators import MULTIVARIATE, SIR_DRAWS, MultiGenerated
-from tasks.timeseries.task import NEAR_OPTIMAL_TEXT, SynTSBench, metric_table, near_optimal, shared_protocol
+from tasks.timeseries.task import Horizons, SeriesOptions, NEAR_OPTIMAL_TEXT, SynTSBench, metric_table, near_optimal, shared_protocol
 from tasks.timeseries.windows import PreparedChannels, prepare_channels
 
 REFERENCE_HORIZONS = [24, 48, 96, 192]
@@ -25,13 +25,10 @@ FAMILY = {**{f"Lag{lag}": "lagged" for lag in (5, 10, 24, 48)}, "SinNoiseComposi
           "Lotka-Volterra": "dynamical", "SIR-Model": "dynamical"}
 
 
-class MultivariateOptions(BaseModel):
+class MultivariateOptions(SeriesOptions):
     """Task options for syntsbench_multivariate (set with --task-arg KEY=VALUE)."""
 
-    model_config = ConfigDict(extra="forbid")
-    length: int = Field(5000, ge=1000, description="series length")
-    input_len: int = Field(96, ge=8, description="input window")
-    horizons: list[int] = Field([96], description=f"forecast horizons (default 96; the reference's: {REFERENCE_HORIZONS})")
+    horizons: Horizons = Field([96], description=f"forecast horizons (default 96; the reference's: {REFERENCE_HORIZONS})")
     sets: list[str] = Field(list(MULTIVARIATE), description="which multivariate sets to generate")
 
     @field_validator("sets")
@@ -40,13 +37,6 @@ class MultivariateOptions(BaseModel):
         unknown = sorted(set(value) - set(MULTIVARIATE))
         if unknown or not value:
             raise ValueError(f"unknown sets {unknown or value}; choose from {list(MULTIVARIATE)}")
-        return value
-
-    @field_validator("horizons")
-    @classmethod
-    def _positive(cls, value: list[int]) -> list[int]:
-        if not value or min(value) < 1:
-            raise ValueError("horizons must be a non-empty list of positive integers")
         return value
 
 

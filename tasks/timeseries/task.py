@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from harness.errors import HarnessError
 from harness.meter import Meter
@@ -31,14 +31,28 @@ LOCAL = SplitSpec(name="local", source="a local folder of SynTSBench CSV files (
                   description="one series per CSV (date, Feature1); the folder is pinned by sha256")
 
 
-class SynTSOptions(BaseModel):
-    """Task options for syntsbench (set with --task-arg KEY=VALUE)."""
+def _positive_horizons(value: list[int]) -> list[int]:
+    if not value or min(value) < 1:
+        raise ValueError("horizons must be a non-empty list of positive integers")
+    return value
+
+
+Horizons = Annotated[list[int], AfterValidator(_positive_horizons)]
+
+
+class SeriesOptions(BaseModel):
+    """The options every SynTSBench board shares: series length and input window."""
 
     model_config = ConfigDict(extra="forbid")
     length: int = Field(5000, ge=1000, description="series length")
     input_len: int = Field(96, ge=8, description="input window")
-    horizons: list[int] = Field([24, 48, 96, 192], description="forecast horizons (the reference's 24, 48, 96, 192)")
-    anomaly_horizons: list[int] = Field([96], description="horizons of the anomaly sweep (the reference's anomaly scripts: 96)")
+
+
+class SynTSOptions(SeriesOptions):
+    """Task options for syntsbench (set with --task-arg KEY=VALUE)."""
+
+    horizons: Horizons = Field([24, 48, 96, 192], description="forecast horizons (the reference's 24, 48, 96, 192)")
+    anomaly_horizons: Horizons = Field([96], description="horizons of the anomaly sweep (the reference's anomaly scripts: 96)")
     categories: list[str] = Field(list(CATEGORIES), description="pattern categories to generate")
     snr_db: list[float] = Field([30, 20, 10, 0, -10], description="noise levels of the noise category")
     point_ratios: list[float] = Field([0.005, 0.01, 0.05, 0.1, 0.15, 0.2], description="point-anomaly ratios (the reference's sweep)")
@@ -51,13 +65,6 @@ class SynTSOptions(BaseModel):
         unknown = sorted(set(value) - set(CATEGORIES))
         if unknown:
             raise ValueError(f"unknown categories {unknown}; choose from {list(CATEGORIES)}")
-        return value
-
-    @field_validator("horizons", "anomaly_horizons")
-    @classmethod
-    def _positive(cls, value: list[int]) -> list[int]:
-        if not value or min(value) < 1:
-            raise ValueError("horizons must be a non-empty list of positive integers")
         return value
 
 
