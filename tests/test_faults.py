@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 
 from harness.integrity import Checker
+from harness.registry import TASKS
 from harness.store import SAMPLES_SUFFIX, WRITE_DELAY_ENV
 from tests.conftest import ROOT, harness_cli
 
 CELL = ["run", "--method", "naive", "--task", "syntsbench", "--limit", "4", "--repeats", "1", "--warmups", "0"]
-IDS = {"Linear-Trend-h96", "Quadratic-Function-h96", "Exponential-Trend-h96", "Negative-Exponential-Trend-h96"}
+IDS = {sample.id for sample in TASKS.get("syntsbench")().samples("offline", 4, 0)}  # the cell's four samples
 SLOW = {WRITE_DELAY_ENV: "0.4"}
 
 
