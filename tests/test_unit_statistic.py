@@ -108,6 +108,16 @@ def test_hallucination_draws_both_twins_of_a_problem_together():
     assert len(units) == 24 and len(set(units)) == 12 and units[0] == units[1] == "p0"
 
 
+def test_auroc_draws_are_the_records_own_group_bootstrap():
+    task = TASKS.get("reasoning_hallucination")({})
+    rows = hallucination_rows(RNG.normal(0, 0.5, 24), RNG.normal(0, 1, 12))
+    found = task.unit_statistic("auroc", rows)
+    against_zero = UnitStatistic(found.units, lambda weights: np.zeros(len(weights)))
+    value, interval = paired_difference(found, against_zero, seed=0)
+    recorded = task.metrics_of(rows, seed=0)["auroc"]
+    assert value == pytest.approx(recorded.value) and interval == pytest.approx(recorded.ci95, rel=1e-12)
+
+
 def test_weighted_micro_ap_counts_a_query_drawn_twice_as_two_listed_copies():
     from tasks.copy_detection.metrics import Predictions
 
