@@ -2,8 +2,9 @@
 
 For metrics that are not the mean of one per-sample column (AUROC, μAP, a mean over a subset of the rows), a task
 gives a UnitStatistic: each row's resampling unit (rows of one unit are drawn together) and the metric as a
-function of row multiplicities (weights [resamples, rows] -> values [resamples]; a row drawn twice weighs 2). The
-point value is the statistic at weight 1 everywhere; the rows are only those the metric averages over. Drawing the same units for both runs pairs the bootstrap.
+function of row multiplicities (weights [resamples, rows] -> values [resamples]; a row drawn twice weighs 2), over
+the rows the metric uses. The point value is the statistic at weight 1 everywhere. Drawing the same units for both
+runs pairs the bootstrap.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def paired_difference(mine: UnitStatistic, reference: UnitStatistic, seed: int =
     if len(units) < 2:
         return difference, None
     position = {unit: i for i, unit in enumerate(units)}
-    counts = unit_counts(np.random.default_rng(seed).integers(0, len(units), (resamples, len(units))), len(units)).astype(float)
+    draws_of_units = np.random.default_rng(seed).integers(0, len(units), (resamples, len(units)))
+    counts = unit_counts(draws_of_units, len(units)).astype(float)
     mine_columns = [position[u] for u in mine.units]
     reference_columns = [position[u] for u in reference.units]
     # in blocks of resamples, so statistics that widen the weights (one per prediction) stay small in memory
