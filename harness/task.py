@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from harness.errors import HarnessError
 from harness.record import KVCacheMemory, LatencyStats, MetricValue, Throughput
+from harness.resampling import UnitStatistic
 from harness.stats import bootstrap_ci95, mean_stderr
 
 if TYPE_CHECKING:
@@ -199,6 +200,12 @@ class Task(ABC):
         [resamples, samples]; the mean of the metric's own column by default, None where it cannot be paired.
         Applied to one sample alone ([n, 1]) the statistic must rank samples as the metric does (wins and losses)."""
         return metric, lambda values: values.mean(axis=1)
+
+    def unit_statistic(self, metric: str, log_rows: list[dict[str, Any]]) -> UnitStatistic | None:
+        """`metric` over samples-log rows ({"id", "output", "scores", "meta"}) as a UnitStatistic (each row's
+        resampling unit, the metric under row weights), for metrics `pair_statistic` cannot pair (AUROC, μAP, a
+        mean over a subset of the rows): the site then pairs them by a bootstrap over shared units. None by default."""
+        return None
 
     @classmethod
     def expand(cls, options: dict[str, Any]) -> list[dict[str, Any]]:

@@ -2,9 +2,10 @@
 paired bootstrap interval on the shared sample ids, and memory and latency as ratios to the reference's.
 
 Boards hold one hardware key, so the ratios never mix machines. The difference is paired when the task's
-`pair_statistic` recomputes the main metric from the per-sample scores (checked against the record's own value);
-otherwise (AUROC, μAP and other metrics that are not a statistic of per-sample columns) it is the plain difference
-of the two records' values, shown without an interval and marked `unpaired`.
+`pair_statistic` recomputes the main metric from the per-sample scores, or else when its `unit_statistic` does
+(AUROC, μAP, means over a subset of the rows: a bootstrap drawing the same resampling units for both runs), each
+checked against the record's own value; otherwise it is the plain difference of the two records' values, shown
+without an interval and marked `unpaired`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from harness.errors import HarnessError
 from harness.integrity import samples_path
 from harness.paired import paired_metrics
 from harness.registry import TASKS
+from harness.resampling import UnitStatistic, paired_difference
 from harness.store import SampleLog
 from harness.task import ReferenceSpec, Task
 
@@ -112,11 +114,32 @@ class Comparer:
         got = float(statistic(np.array([[r["scores"][column] for r in rows]], dtype=float))[0])
         return math.isclose(got, value, rel_tol=1e-6, abs_tol=1e-9)
 
+    def unit_statistic(self, task: Task, metric: str, run_id: str, value: float) -> UnitStatistic | None:
+        """The task's unit statistic of `metric` over this run's samples, when it gives back the record's value."""
+        rows = self.rows(run_id)
+        found = task.unit_statistic(metric, rows) if rows else None
+        return found if found is not None and math.isclose(found.value(), value, rel_tol=1e-6, abs_tol=1e-9) else None
+
+    def resampled(self, task: Task, metric: str, row: pd.Series, ref: pd.Series) -> Versus | None:
+        """The difference paired by a bootstrap over the resampling units of the shared ids (unit_statistic)."""
+        if not all(self.unit_statistic(task, metric, str(r["run_id"]), float(r["value"])) for r in (row, ref)):
+            return None
+        mine, theirs = self.rows(str(row["run_id"])), self.rows(str(ref["run_id"]))
+        shared = {r["id"] for r in mine} & {r["id"] for r in theirs}
+        pair = [task.unit_statistic(metric, [r for r in rows if r["id"] in shared]) for rows in (mine, theirs)]
+        if not shared or pair[0] is None or pair[1] is None:
+            return None
+        difference, ci = paired_difference(pair[0], pair[1], self.seed)
+        low, high = ci if ci else (None, None)
+        return Versus("", "", difference, low, high, "paired", len(pair[0].units))
+
     def paired(self, row: pd.Series, ref: pd.Series) -> Versus | None:
         task = self.task(str(row["run_id"]))
         metric = str(row["main_metric"])
-        if task is None or not all(self.faithful(task, metric, str(r["run_id"]), float(r["value"])) for r in (row, ref)):
+        if task is None:
             return None
+        if not all(self.faithful(task, metric, str(r["run_id"]), float(r["value"])) for r in (row, ref)):
+            return self.resampled(task, metric, row, ref)
         found = paired_metrics(task, self.rows(str(row["run_id"])), self.rows(str(ref["run_id"])), self.seed).get(metric)
         if found is None:
             return None

@@ -18,10 +18,15 @@ from harness.stats import BOOTSTRAP_RESAMPLES
 NOT_FOUND = 1 << 35
 
 
+def list_order(matches: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Indices of the flat predictions by decreasing score, non-matches first among ties."""
+    return np.lexsort((~matches, scores))[::-1]
+
+
 def precision_recall(matches: np.ndarray, scores: np.ndarray, num_positives: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precisions, recalls and thresholds along the list sorted by decreasing score, non-matches first among ties."""
     matches, scores = np.asarray(matches, dtype=bool).ravel(), np.asarray(scores, dtype=float).ravel()
-    order = np.lexsort((~matches, scores))[::-1]
+    order = list_order(matches, scores)
     hits = np.cumsum(matches[order])
     return hits / np.arange(1, len(order) + 1), hits / num_positives, scores[order]
 
@@ -73,6 +78,24 @@ class Predictions:
     def hits_at(self, rank: int) -> np.ndarray:
         """1.0 for each true pair found within the top `rank`, else 0.0."""
         return (self.ranks[self.positives > 0] < rank).astype(float)
+
+    def weighted_micro_ap(self, weights: np.ndarray) -> np.ndarray:
+        """μAP under integer query weights [resamples, queries], as if each query were listed `weight` times (its
+        copies side by side in the global list, as the bootstrap's ties put them); weight 1 everywhere gives
+        micro_ap. NaN where the weighted positives are zero."""
+        n, k = self.scores.shape
+        order = list_order(self.matches.ravel(), self.scores.ravel())
+        query, match = order // k, self.matches.ravel()[order]
+        spread = weights[:, query]
+        found_before = (np.cumsum(spread * match, -1) - spread * match)[:, match]
+        listed_before = (np.cumsum(spread, -1) - spread)[:, match]
+        copies = spread[:, match]
+        precision_sum = np.zeros(len(weights))
+        for copy in range(1, int(weights.max(initial=0)) + 1):  # the copy-th copy of each matched prediction
+            precision_sum += np.where(copies >= copy, (found_before + copy) / (listed_before + copy), 0.0).sum(-1)
+        positives = weights @ self.positives
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(positives > 0, precision_sum / positives, np.nan)
 
     def bootstrap(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """μAP and recall at P90 of `BOOTSTRAP_RESAMPLES` resamples of the queries (each with all its predictions)."""

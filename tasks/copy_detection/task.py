@@ -13,6 +13,7 @@ from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
+from harness.resampling import UnitStatistic
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.copy_detection.data import CopyData, check_novel, offline_data, training_set
 from tasks.copy_detection.descriptor import CopyDescriptor
@@ -159,6 +160,17 @@ class CopyDetection(Task):
             for rank in (1, 10):
                 result[f"recall_at_{rank}{suffix}"] = metric_value(predictions.hits_at(rank).tolist(), True, seed)
         return result
+
+    def unit_statistic(self, metric: str, log_rows: list[dict[str, Any]]) -> UnitStatistic | None:
+        """μAP of a query group under query weights (a query is drawn with all its predictions)."""
+        suffix = metric.removeprefix("uap")
+        if not metric.startswith("uap") or suffix not in GROUPS:
+            return None
+        rows = [r for r in log_rows if GROUPS[suffix] is None or r.get("meta", {}).get("kind") == GROUPS[suffix]]
+        predictions = Predictions.from_rows([r["scores"] for r in rows], self.options.k)
+        if predictions.positives.sum() == 0:
+            return None
+        return UnitStatistic(units=[r["id"] for r in rows], statistic=predictions.weighted_micro_ap)
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
         """μAP and recall at rank 1 per tamper pattern (its copies and its distractors)."""

@@ -14,6 +14,7 @@ from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
+from harness.resampling import UnitStatistic, weighted_mean
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.depth.data import DepthImage, offline_images, stereo_sample
 from tasks.depth.estimator import DepthEstimator
@@ -142,6 +143,14 @@ class Depth(Task):
             if real:
                 result[f"{name}_real"] = metric_value([r[name] for r in real], METRICS[name], seed)
         return result
+
+    def unit_statistic(self, metric: str, log_rows: list[dict[str, Any]]) -> UnitStatistic | None:
+        """A metric's mean over the images of its part (generated, or the real stereo sample for *_real)."""
+        name, real = metric.removesuffix("_real"), metric.endswith("_real")
+        rows = [r for r in log_rows if (r["meta"]["kind"] == REAL) == real]
+        if name not in METRICS or not rows:
+            return None
+        return UnitStatistic(units=[r["id"] for r in rows], statistic=weighted_mean([r["scores"][name] for r in rows]))
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
         """AbsRel and delta1 by scene kind (indoor, outdoor, real)."""

@@ -17,6 +17,7 @@ from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
+from harness.resampling import UnitStatistic, weighted_mean
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.eeg.classifier import EEGClassifier, abnormal_probability, predictions_per_window, train
 from tasks.eeg.data import Part, Windows, stratified_subset
@@ -233,6 +234,14 @@ class EEGTransfer(Task):
                 result[f"gain_auroc_{pct}"] = value([tuned[s]["auroc"] - scratch[s]["auroc"] for s in paired])
                 result[f"gain_bacc_{pct}"] = value([tuned[s]["balanced_accuracy"] - scratch[s]["balanced_accuracy"] for s in paired])
         return result
+
+    def unit_statistic(self, metric: str, log_rows: list[dict[str, Any]]) -> UnitStatistic | None:
+        """The headline AUROC and balanced accuracy (means over the fine-tuned runs) under run weights."""
+        column = {"auroc": "auroc", "bacc": "balanced_accuracy"}.get(metric)
+        rows = [r for r in log_rows if r["meta"]["regime"] == "finetuned"]
+        if column is None or not rows:
+            return None
+        return UnitStatistic(units=[r["id"] for r in rows], statistic=weighted_mean([r["scores"][column] for r in rows]))
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
         """AUROC and balanced accuracy by regime x label fraction (mean over seeds), and the transfer question per

@@ -6,7 +6,7 @@ A problem's sound trace and its corrupted twin are not independent draws, so eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.stats import rankdata
@@ -41,6 +41,12 @@ def rank_auroc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | Non
     negatives = w.sum(-1) - positives
     with np.errstate(divide="ignore", invalid="ignore"):
         return ((ranks * w * y).sum(-1) - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def weighted_auroc(labels: Sequence[float], scores: Sequence[float]) -> Callable[[np.ndarray], np.ndarray]:
+    """AUROC of fixed traces as a function of their weights [resamples, traces] (rank_auroc with multiplicities)."""
+    y, s = np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
+    return lambda weights: rank_auroc(np.broadcast_to(y, weights.shape), np.broadcast_to(s, weights.shape), weights)
 
 
 def _group_index(groups: Sequence[str] | None, n: int) -> tuple[np.ndarray, int]:

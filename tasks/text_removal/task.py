@@ -14,6 +14,7 @@ from harness.meter import Meter
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
+from harness.resampling import UnitStatistic, weighted_mean
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.text_removal.data import offline_images
 from tasks.text_removal.eraser import TextEraser, composite
@@ -149,6 +150,19 @@ class TextRemoval(Task):
                 if values:
                     result[f"{name}_{suffix}"] = metric_value(values, HIGHER[name], seed)
         return result
+
+    def unit_statistic(self, metric: str, log_rows: list[dict[str, Any]]) -> UnitStatistic | None:
+        """A metric's mean over the images aggregate averages it on (its setting; MSE > 0 for the script's)."""
+        found = [(name, setting) for setting, suffix in SETTINGS.items() for name in SCRIPT + STANDARD
+                 if metric == f"{name}_{suffix}"]
+        if not found:
+            return None
+        name, setting = found[0]
+        rows = [r for r in log_rows if r["meta"]["setting"] == setting and name in r["scores"]
+                and (name in STANDARD or r["scores"].get("mse", 0) > 0)]
+        if not rows:
+            return None
+        return UnitStatistic(units=[r["id"] for r in rows], statistic=weighted_mean([r["scores"][name] for r in rows]))
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
         """PSNR (script) by setting x number of words."""
