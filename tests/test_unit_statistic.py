@@ -200,3 +200,14 @@ def test_the_unit_statistic_pairs_a_board_when_it_gives_back_the_records_value(p
     monkeypatch.setattr(cls, "unit_statistic", lambda self, metric, rows: UnitStatistic(
         [r["id"] for r in rows], lambda weights: np.full(len(weights), 0.5)))
     assert versus_of(passkey_results)["delta_how"] == "unpaired"
+
+
+def test_syntsbench_hook_averages_only_the_cells_with_an_optimum():
+    rows = [log_row("a-h96", {"mse": 0.1, "near_optimal": 1.0}), log_row("b-h96", {"mse": 0.2}),
+            log_row("c-h96", {"mse": 0.3, "near_optimal": 0.0}), log_row("d-h96", {"mse": 0.4, "near_optimal": 1.0})]
+    for name in ("syntsbench_complex", "syntsbench_multivariate"):
+        found = TASKS.get(name)().unit_statistic("near_optimal", rows)
+        assert found.units == ["a-h96", "c-h96", "d-h96"]  # b has no optimum: not a unit at all
+        assert found.statistic(np.ones((1, 3)))[0] == pytest.approx(2 / 3)
+        assert found.statistic(np.array([[0.0, 1.0, 0.0]]))[0] == 0.0
+        assert TASKS.get(name)().unit_statistic("near_optimal", [rows[1]]) is None

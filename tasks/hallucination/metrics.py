@@ -7,12 +7,14 @@ A problem's sound trace and its corrupted twin are not independent draws, so eve
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
 from harness.record import MetricValue
+from harness.resampling import UnitStatistic
 from harness.stats import BOOTSTRAP_RESAMPLES
 
 
@@ -105,3 +107,17 @@ def pair_win_rate(labels: Sequence[float], scores: Sequence[float], groups: Sequ
     low, high = np.percentile(draws, [2.5, 97.5])
     return MetricValue(value=float(outcomes.mean()), stderr=float(np.std(draws, ddof=1)) if len(outcomes) > 1 else None,
                        ci95=(float(low), float(high)), n=len(outcomes), higher_is_better=True)
+
+
+def auroc_unit_statistic(metric: str, log_rows: list[dict[str, Any]]) -> UnitStatistic | None:
+    """AUROC (overall or auroc_<domain>) of samples-log rows as a function of unit weights; the unit is the row's
+    group (a problem: twins are drawn together), or the row itself when it has none."""
+    if metric != "auroc" and not metric.startswith("auroc_"):
+        return None
+    domain = metric.removeprefix("auroc").removeprefix("_")
+    rows = [r for r in log_rows if not domain or str(r.get("meta", {}).get("domain")) == domain]
+    labels = [r["scores"]["label"] for r in rows]
+    if len(set(labels)) < 2:
+        return None
+    return UnitStatistic(units=[str(r.get("meta", {}).get("group", r["id"])) for r in rows],
+                         statistic=weighted_auroc(labels, [r["scores"]["score"] for r in rows]))

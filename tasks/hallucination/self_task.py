@@ -17,9 +17,10 @@ from harness.meter import Meter
 from harness.models import LoadedModel, cache_root
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
-from harness.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.resampling import UnitStatistic
+from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.hallucination.detector import TraceDetector, TraceScore
-from tasks.hallucination.metrics import auroc
+from tasks.hallucination.metrics import auroc, auroc_unit_statistic
 from tasks.hallucination.problems import split_of
 from tasks.hallucination.self_answers import parse_answer
 from tasks.hallucination.self_generate import SHIPPED_PER_DOMAIN, GenerationSettings, prompt_text
@@ -87,8 +88,9 @@ class SelfReasoningHallucination(Task):
                     "problems, a trace is hallucinated when its final answer is wrong; AUROC overall and per domain, "
                     "beside the AUROC of surface cues (length, steps, truncation, unparsable) as the floor.",
         splits=(OFFLINE,),
+        reference=ReferenceSpec(method="perplexity", kind="floor"),
         metrics=(
-            MetricSpec(name="auroc", higher_is_better=True,
+            MetricSpec(name="auroc", higher_is_better=True, chance=0.5,
                        description="AUROC of trace scores, hallucinated (wrong answer) = positive; interval: traces "
                                    "(= problems) resampled"),
             *(MetricSpec(name=f"auroc_{d}", higher_is_better=True, description=f"AUROC on the {d} domain")
@@ -172,6 +174,10 @@ class SelfReasoningHallucination(Task):
         steps = sum(1 for line in output["completion"].splitlines() if line.strip()) or 1
         return {"label": float(label), "score": float(output["score"]),
                 **cue_scores(output["new_tokens"], steps, output["hit_max"], parsed)}
+
+    def unit_statistic(self, metric: str, log_rows: list[dict[str, Any]]) -> UnitStatistic | None:
+        """AUROC (overall or per domain) under trace weights, for the site's paired comparison."""
+        return auroc_unit_statistic(metric, log_rows)
 
     def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
         """AUROC overall, per domain and on answered traces; the surface floors and the margin over the best; the solve

@@ -18,7 +18,7 @@ from harness.resampling import UnitStatistic
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.hallucination.detector import TraceDetector, TraceScore
 from tasks.hallucination.local_data import read_traces
-from tasks.hallucination.metrics import auroc, pair_win_rate, weighted_auroc
+from tasks.hallucination.metrics import auroc, auroc_unit_statistic, pair_win_rate
 from tasks.hallucination.problems import DOMAINS, Problem, build_problems, split_of
 from tasks.hallucination.traces import LabelledTrace, Trace, encode
 
@@ -178,15 +178,7 @@ class ReasoningHallucination(Task):
 
     def unit_statistic(self, metric: str, log_rows: list[dict[str, Any]]) -> UnitStatistic | None:
         """AUROC (overall or auroc_<domain>) under problem weights: a problem's twins are drawn together."""
-        if metric != "auroc" and not metric.startswith("auroc_"):
-            return None
-        domain = metric.removeprefix("auroc").removeprefix("_")
-        rows = [r for r in log_rows if not domain or str(r.get("meta", {}).get("domain")) == domain]
-        labels = [r["scores"]["label"] for r in rows]
-        if len(set(labels)) < 2:
-            return None
-        return UnitStatistic(units=[str(r.get("meta", {}).get("group", r["id"])) for r in rows],
-                             statistic=weighted_auroc(labels, [r["scores"]["score"] for r in rows]))
+        return auroc_unit_statistic(metric, log_rows)
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
         """AUROC by domain (any domain, also a local file's), and by domain x distractor where known."""

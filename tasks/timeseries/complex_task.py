@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
-from harness.task import SplitSpec, TaskSpec
+from harness.task import ReferenceSpec, SplitSpec, TaskSpec
 from tasks.timeseries.complex_generators import COMPLEX
 from tasks.timeseries.optimum import Process
 from tasks.timeseries.suite import Series
@@ -67,7 +67,8 @@ class SynTSBenchComplex(SynTSBench):
         description="Forecast SynTSBench's ten complex univariate series (stock price, electricity, industrial sensor "
                     "and its normal variant, network traffic, retail sales, economic indicator, IoT battery, website "
                     "traffic, temperature sensor) after training per series; near_optimal on the six with an optimum.",
-        splits=(OFFLINE,), metrics=SynTSBench.spec.metrics, main_metric="near_optimal", requires="forecaster",
+        splits=(OFFLINE,), reference=ReferenceSpec(method="naive", kind="floor"),
+        metrics=SynTSBench.spec.metrics, main_metric="near_optimal", requires="forecaster",
     )
 
     def series(self, split: str, seed: int) -> list[Series]:

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 
 from harness.errors import HarnessError
 from harness.runtime import Runtime
-from harness.task import MetricSpec, Sample, SplitSpec, TaskSpec
+from harness.task import ReferenceSpec, MetricSpec, Sample, SplitSpec, TaskSpec
 from tasks.timeseries.forecaster import Forecaster
 from tasks.timeseries.multivariate_generators import MULTIVARIATE, SIR_DRAWS, MultiGenerated
 from tasks.timeseries.task import Horizons, SeriesOptions, NEAR_OPTIMAL_TEXT, SynTSBench, metric_table, near_optimal, shared_protocol
@@ -63,7 +63,7 @@ class SynTSBenchMultivariate(SynTSBench):
         description="Forecast SynTSBench's multivariate sets (lagged relations, sine-noise composite, Lotka-Volterra, "
                     "SIR, causal sets) with all channels in and out; MSE over channels in scaled units against the "
                     "optimal forecaster where one can be derived.",
-        splits=(OFFLINE,),
+        splits=(OFFLINE,), reference=ReferenceSpec(method="naive", kind="floor"),
         metrics=(
             MetricSpec(name="near_optimal", higher_is_better=True,
                        description="share of (set, horizon) cells whose MSE over all channels is near the optimal "

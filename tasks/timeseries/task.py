@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from harness.errors import HarnessError
 from harness.meter import Meter
 from harness.record import Throughput
+from harness.resampling import UnitStatistic, weighted_mean
 from harness.runtime import Runtime
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.timeseries.forecaster import Forecaster
@@ -163,6 +164,13 @@ class SynTSBench(Task):
             if reference > 0:
                 scores["mse_ratio"] = output["mse"] / reference
         return scores
+
+    def unit_statistic(self, metric: str, log_rows: list[dict[str, Any]]) -> UnitStatistic | None:
+        """A per-cell metric's mean over the cells that have it (a series without an optimum has no near_optimal)."""
+        rows = [r for r in log_rows if r["scores"].get(metric) is not None]
+        if not rows:
+            return None
+        return UnitStatistic(units=[r["id"] for r in rows], statistic=weighted_mean([r["scores"][metric] for r in rows]))
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
         """The capability map: per category x horizon, and per series x horizon."""
