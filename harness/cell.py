@@ -74,9 +74,14 @@ def run_logs(root: Path, spec: CellSpec, pattern: str = "") -> list[Path]:
     return sorted(root.glob(f"{pattern}*-{spec.config_hash()}{SAMPLES_SUFFIX}"), key=lambda p: p.name, reverse=True)
 
 
+def record_beside(log: Path) -> Path:
+    """The record path of the run that wrote this samples log."""
+    return log.with_name(log.name.removesuffix(SAMPLES_SUFFIX) + ".json")
+
+
 def finished(log: Path) -> bool:
     """Whether the run that wrote this samples log has a complete record."""
-    record = log.with_name(log.name.removesuffix(SAMPLES_SUFFIX) + ".json")
+    record = record_beside(log)
     return record.exists() and load_record(record).status == "complete"
 
 

@@ -18,10 +18,9 @@ from harness.errors import HarnessError
 from harness.lock import CellLock
 from harness.registry import TASKS
 from harness.runner import CellOutcome, run_cell_subprocess
-from harness.store import SAMPLES_SUFFIX, ensure_dir, safe_name, write_text_atomic
+from harness.store import SAMPLES_SUFFIX, ensure_dir, result_files, safe_name, write_text_atomic
 
 EXECUTORS = ("local", "ray")
-SCRATCH_SKIP = (".locks",)
 
 
 @dataclass
@@ -63,15 +62,6 @@ def check_address(address: str, timeout_s: float = 5.0) -> None:
                            "`ray start --head` or give the head's address") from None
 
 
-def _files_under(root: Path, skip: set[str]) -> dict[str, bytes]:
-    found = {}
-    for path in root.rglob("*"):
-        rel = path.relative_to(root).as_posix()
-        if path.is_file() and rel not in skip and not rel.startswith(SCRATCH_SKIP):
-            found[rel] = path.read_bytes()
-    return found
-
-
 def reference_inputs(spec: CellSpec, out: Path) -> dict[str, bytes]:
     """The records (and samples) of the task's reference method, which the cell pairs its run with."""
     reference = TASKS.get(spec.task).reference_method()
@@ -98,7 +88,8 @@ def run_in_scratch(spec_json: str, inputs: dict[str, bytes]) -> dict[str, Any]:
         except HarnessError as exc:
             return {"error": str(exc)}
         record = outcome.record.relative_to(root).as_posix() if outcome.record else None
-        return {"status": outcome.status, "record": record, "files": _files_under(root, set(inputs)),
+        return {"status": outcome.status, "record": record, "files": {rel: path.read_bytes() for rel, path in result_files(root).items()
+                          if rel not in inputs},
                 "node": socket.gethostname(), "wall_s": time.monotonic() - started}
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cell import CellSpec, run_logs
+from harness.cell import CellSpec, record_beside, run_logs
 from harness.errors import HarnessError
 from harness.registry import METHODS, TASKS
-from harness.store import SAMPLES_SUFFIX, load_record, safe_name
+from harness.store import load_record, safe_name
 
 
 def split_list(values: list[str] | str | None) -> list[str]:
@@ -144,7 +144,7 @@ def complete_record(spec: CellSpec, hardware_keys: set[str] | None) -> Path | No
     task = TASKS.get(spec.task)(spec.task_options)
     method = METHODS.get(spec.method)(spec.method_params)
     for log in run_logs(Path(spec.out) / safe_name(spec.task) / safe_name(spec.method), spec, "*/*/"):
-        path = log.with_name(log.name.removesuffix(SAMPLES_SUFFIX) + ".json")
+        path = record_beside(log)
         if not path.exists():
             continue
         record = load_record(path)

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.lock import LOCKS_FOLDER
-from harness.store import ensure_dir, read_record, sha256_file, write_text_atomic
+from harness.store import ensure_dir, read_record, result_files, sha256_file, write_text_atomic
 
 
 @dataclass
@@ -19,23 +18,15 @@ class MergeReport:
     records: int
 
 
-def _result_files(root: Path) -> dict[str, Path]:
-    """Every file of a results folder except its locks and unfinished temporary writes, by relative path."""
-    if not root.is_dir():
-        raise HarnessError(f"{root} is not a results folder: give folders written by `harness run --out`")
-    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*"))
-            if p.is_file() and LOCKS_FOLDER not in p.relative_to(root).parts and not p.name.endswith(".tmp")}
-
-
 def merge(sources: list[Path], into: Path) -> MergeReport:
     """Copy every record and samples log of `sources` into `into`. Checked before anything is written: each record
     must be valid and match its samples, and a path that two folders (or `into`) hold with different bytes is a
     conflict, one line, nothing written. Identical duplicates are merged once."""
     chosen: dict[str, tuple[bytes, Path]] = {}
-    existing = _result_files(into) if into.exists() else {}
+    existing = result_files(into) if into.exists() else {}
     run_ids: dict[str, tuple[str, Path]] = {}
     for source in sources:
-        for rel, path in _result_files(source).items():
+        for rel, path in result_files(source).items():
             data = path.read_bytes()
             if rel.endswith(".json"):
                 record, _ = read_record(path)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.cell import EXIT_BAD_INPUT, CellSpec, base_record, finished, new_run_id, run_logs
+from harness.cell import EXIT_BAD_INPUT, CellSpec, base_record, finished, new_run_id, record_beside, run_logs
 from harness.errors import HarnessError
 from harness.lock import CellLock
 from harness.models import EMBEDDED_ID
@@ -92,7 +92,7 @@ def resume_plan(specs: list[CellSpec]) -> list[CellSpec | CellOutcome]:
             unfinished += 1
             plan.append(spec)
         elif logs:
-            record = logs[0].with_name(logs[0].name.removesuffix(SAMPLES_SUFFIX) + ".json")
+            record = record_beside(logs[0])
             console.print(f"{spec.task}: run {record.stem} is already complete; kept")
             plan.append(CellOutcome(spec, "complete", record))
         else:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from harness.environment import slug
 from harness.errors import HarnessError
+from harness.lock import LOCKS_FOLDER
 from harness.record import ResultRecord
 
 SAMPLES_SUFFIX = ".samples.jsonl"
@@ -142,6 +143,14 @@ class SampleLog:
 
     def rewrite(self, rows: list[dict[str, Any]]) -> None:
         write_text_atomic(self.path, "".join(json.dumps(row) + "\n" for row in rows))
+
+
+def result_files(root: Path) -> dict[str, Path]:
+    """Every file of a results folder but its locks and unfinished temporary writes, by relative path."""
+    if not root.is_dir():
+        raise HarnessError(f"{root} is not a results folder: give folders written by `harness run --out`")
+    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*"))
+            if p.is_file() and LOCKS_FOLDER not in p.relative_to(root).parts and not p.name.endswith(".tmp")}
 
 
 def load_record(path: Path) -> ResultRecord:
