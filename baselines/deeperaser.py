@@ -56,7 +56,8 @@ class DeepEraserLite(nn.Module):
         self.image_encoder = nn.Sequential(nn.Conv2d(3, 2 * w, 7, padding=3), nn.ReLU(inplace=True),
                                            nn.Conv2d(2 * w, w - 3, 3, padding=1), nn.ReLU(inplace=True))
         self.gru = SeparableConvGRU(w, 2 * w)
-        self.head = nn.Sequential(nn.Conv2d(w, 2 * w, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(2 * w, 3, 3, padding=1))
+        self.head = nn.Sequential(nn.Conv2d(w, 2 * w, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(2 * w, 3, 3, padding=1),
+                                  nn.LeakyReLU(0.2))  # the reference PredHead's outact, on the residual
         self.width = w
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -76,6 +77,7 @@ class DeepEraser(TorchEraser):
     """Iterative context mining: the same update block refines the erased image several times."""
 
     name = "deeperaser"
+    version = "2"  # 2: LeakyReLU(0.2) on the predicted residual, as the reference PredHead
     paper = "https://arxiv.org/abs/2402.19108"
     description = "DeepEraser-lite: recurrent ConvGRU refinement with residual prediction, reduced width, CPU-trained"
     Params = DeepEraserParams

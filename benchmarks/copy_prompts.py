@@ -1,11 +1,12 @@
 """Does the in-context prompt help ImageStacker? One trained model, four ways to pick each query's prompt.
 
 Trains ImageStacker once on the offline split, describes the references once, then scores the queries with
-prompts chosen by the pattern head (the method), at random, by an oracle that knows the query's pattern
-(a random pool pair of that pattern), and with no prompt (the query stacked with itself). Prints μAP and
-recall@1 for base and novel queries, and how often the pattern head picked a pair of the query's own pattern.
+prompts chosen by the network's pattern features (the method), at random, by an oracle that knows the query's
+pattern (a random pool pair of that pattern; no prompt where the pool has none, as for base queries under the
+default novel-only pool), and with no prompt (the query stacked with itself). Prints μAP and recall@1 for base and
+novel queries (the task's default matching), and how often the method picked a pair of the query's own pattern.
 
-    python benchmarks/copy_prompts.py [--references 2000] [--steps 300] [--pattern-steps 200] [--composed-share 0.5]
+    python benchmarks/copy_prompts.py [--references 2000] [--steps 300] [--composed-share 0.5] [--prompt-patterns novel]
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def describe(method: ImageStacker, queries: list[Query], pool: list[PromptPair],
     found, prompts = [], []
     for q in queries:
         own = [p for p in pool if p.pattern == q.patterns[0]]
-        described, chosen = method.describe_queries([q.image], [own[int(rng.integers(len(own)))]])
+        described, chosen = method.describe_queries([q.image], [own[int(rng.integers(len(own)))]] if own else [])
         found.append(described[0])
         prompts += chosen
     return np.stack(found), prompts
@@ -43,14 +44,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--references", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--pattern-steps", type=int, default=200)
+    parser.add_argument("--prompt-patterns", choices=("novel", "all"), default="novel", help="the task's prompt pool")
     parser.add_argument("--composed-share", type=float, default=0.5, help="the method's composed_share")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    task = CopyDetection({"references": args.references})
+    task = CopyDetection({"references": args.references, "prompt_patterns": args.prompt_patterns})
     data = task.data("offline", args.seed)
-    method = ImageStacker({"steps": args.steps, "pattern_steps": args.pattern_steps, "composed_share": args.composed_share})
+    method = ImageStacker({"steps": args.steps, "composed_share": args.composed_share})
     method.fit(data.training, args.seed, torch.device("cpu"))
     refs = np.concatenate([method.describe(list(data.references.values())[i:i + 256]) for i in range(0, len(data.references), 256)])
     ref_ids = list(data.references)
@@ -61,7 +62,7 @@ def main() -> None:
     pattern_of = {p.id: p.pattern for p in data.prompts}
     for choice in CHOICES:
         described, prompts = describe(method, data.queries, data.prompts, choice, args.seed)
-        rows = [task.score(sample, {"predictions": top_predictions(row_scores, ref_ids, task.options.k)})
+        rows = [task.score(sample, {"predictions": top_predictions(row_scores, ref_ids, task.listed)})
                 for sample, row_scores in zip(samples, described @ refs.T)]
         metrics = task.aggregate(rows, [s.meta for s in samples])
         own = np.mean([pattern_of.get(p) == q.patterns[0] for p, q in zip(prompts, data.queries)])

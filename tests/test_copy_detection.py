@@ -77,9 +77,86 @@ def test_task_scores_and_aggregates_a_hand_built_list_per_group():
     assert again.micro_ap() == pytest.approx(metrics["uap"].value)
 
 
+def random_rows(n: int, k: int, seed: int) -> list[dict[str, float]]:
+    """Score rows of n queries with k listed predictions each: some positives (one match somewhere), some distractors,
+    scores with ties."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for q in range(n):
+        scores = np.sort(rng.integers(0, 12, k) / 12.0)[::-1]
+        positive = q % 3 != 0
+        hit = int(rng.integers(k + 2)) if positive else k  # k or k + 1: the match is not listed
+        row = {"positive": float(positive), "rank": float(hit if hit < k else -1)}
+        for i in range(k):
+            row[f"score_{i + 1}"], row[f"match_{i + 1}"] = float(scores[i]), float(i == hit)
+        rows.append(row)
+    return rows
+
+
+def isc_micro_ap(rows: list[dict[str, float]], k: int, max_results: int) -> float:
+    """ISC's rule written out: flatten, sort by score (non-matches first among ties), keep max_results, then AP."""
+    flat = sorted(((r[f"score_{i}"], r[f"match_{i}"]) for r in rows for i in range(1, k + 1)), key=lambda x: (-x[0], x[1]))
+    kept, found, total = flat[:max_results], 0, 0.0
+    for position, (_, match) in enumerate(kept, start=1):
+        if match:
+            found += 1
+            total += found / position
+    return total / sum(r["positive"] for r in rows)
+
+
+def test_global_cut_keeps_the_best_max_results_pairs_of_the_whole_list():
+    from harness.stats import BOOTSTRAP_RESAMPLES
+
+    rows = random_rows(30, 6, seed=1)
+    for per_query in (0.5, 2, 4.5, 6):
+        cut = Predictions.from_rows(rows, 6, per_query)
+        assert cut.kept() == int(per_query * 30)
+        assert cut.micro_ap() == pytest.approx(isc_micro_ap(rows, 6, int(per_query * 30)), rel=1e-12), per_query
+        assert cut.weighted_micro_ap(np.ones((1, 30)))[0] == pytest.approx(cut.micro_ap(), rel=1e-12)
+        # a bootstrap resample keeps per_query x its queries, as its own submission would
+        ap, _ = cut.bootstrap(seed=5)
+        draws = np.random.default_rng(5).integers(0, 30, (BOOTSTRAP_RESAMPLES, 30))[:4]
+        for i, idx in enumerate(draws):
+            assert ap[i] == pytest.approx(isc_micro_ap([rows[j] for j in idx], 6, int(per_query * 30)), rel=1e-12)
+            weights = np.bincount(idx, minlength=30)[None].astype(float)
+            assert cut.weighted_micro_ap(weights)[0] == pytest.approx(ap[i], rel=1e-12)
+    knn = Predictions.from_rows(rows, 6)
+    assert knn.micro_ap() == pytest.approx(isc_micro_ap(rows, 6, 180), rel=1e-12)
+    assert Predictions.from_rows(rows, 6, 2).micro_ap() != pytest.approx(knn.micro_ap())
+
+
+def test_global_matching_lets_confident_queries_keep_more_pairs_than_knn():
+    # q1 has three strong candidates (its match third), q2 only weak ones: a list of 2 per query on average keeps
+    # all of q1's three and one of q2's, where per-query kNN (k=2) would drop q1's match
+    q1, q2 = sample("q1", "r3", "novel"), sample("q2", "r9", "novel")
+    cases = [(q1, [["r1", 0.9], ["r2", 0.85], ["r3", 0.8], ["r4", 0.1]]), (q2, [["r9", 0.2], ["r5", 0.15], ["r6", 0.1], ["r7", 0.05]])]
+    global_task = CopyDetection({"results_per_query": 2, "candidates": 4})
+    rows = [global_task.score(s, {"predictions": preds}) for s, preds in cases]
+    assert global_task.aggregate(rows, [s.meta for s, _ in cases])["uap_novel"].value == pytest.approx((1 / 3 + 2 / 4) / 2)
+    knn_task = CopyDetection({"matching": "knn", "k": 2})
+    rows = [knn_task.score(s, {"predictions": preds[:2]}) for s, preds in cases]
+    assert knn_task.aggregate(rows, [s.meta for s, _ in cases])["uap_novel"].value == pytest.approx((1 / 3) / 2)
+    assert "max_results" in global_task.protocol()["matching"] and "kNN" in knn_task.protocol()["matching"]
+
+
+def test_anypattern_preset_subtracts_twice_the_mean_of_the_ten_best_training_scores():
+    task = CopyDetection({"preset": "anypattern"})
+    assert (task.options.score_norm_factor, task.options.score_norm_neighbors) == (2.0, 10)
+    assert CopyDetection({"preset": "anypattern", "score_norm_factor": 1.0}).options.score_norm_factor == 1.0
+    assert CopyDetection().options.score_norm_factor == 0.0 and CopyDetection().options.matching == "global"
+    rng = np.random.default_rng(0)
+    task._refs, task._norm_descriptors = rng.normal(size=(5, 8)).astype(np.float32), rng.normal(size=(40, 8)).astype(np.float32)
+    query = rng.normal(size=8).astype(np.float32)
+    best = np.sort(task._norm_descriptors @ query)[-10:]
+    np.testing.assert_allclose(task.query_scores(query), task._refs @ query - 2.0 * best.mean(), rtol=1e-6)
+    assert "score_normalization" in task.protocol()["matching"]
+    with pytest.raises(Exception, match="unknown preset"):
+        CopyDetection({"preset": "nope"})
+
+
 def test_patterns_keep_size_are_seeded_and_change_the_image():
     image = make_image(0, "references", 3, 64)
-    assert set(BASE).isdisjoint(NOVEL) and len(BASE) >= 20 and len(NOVEL) == 10
+    assert set(BASE).isdisjoint(NOVEL) and len(BASE) >= 20 and len(NOVEL) == 14
     for name in ALL:
         out = apply([name], image, np.random.default_rng(1))
         again = apply([name], image, np.random.default_rng(1))
@@ -91,20 +168,23 @@ def test_patterns_keep_size_are_seeded_and_change_the_image():
 
 
 def test_offline_data_is_deterministic_and_keeps_roles_apart():
-    args = dict(references=40, base_queries=21, novel_queries=10, distractors=12, prompts_per_pattern=1, train_images=20,
+    args = dict(references=40, base_queries=21, novel_queries=14, distractors=12, prompts_per_pattern=1, train_images=20,
                 size=32, novel=list(NOVEL))
     data, again = offline_data(seed=3, **args), offline_data(seed=3, **args)
     assert [(q.id, q.reference, q.patterns) for q in data.queries] == [(q.id, q.reference, q.patterns) for q in again.queries]
     assert np.array_equal(np.asarray(data.queries[5].image), np.asarray(again.queries[5].image))
     kinds = [(q.kind, q.reference is None) for q in data.queries]
-    assert kinds.count(("base", False)) == 21 and kinds.count(("novel", False)) == 10 and sum(d for _, d in kinds) == 12
+    assert kinds.count(("base", False)) == 21 and kinds.count(("novel", False)) == 14 and sum(d for _, d in kinds) == 12
     assert {q.patterns[0] for q in data.queries if q.kind == "novel"} == set(NOVEL)
     assert all(q.reference in data.references for q in data.queries if q.reference)
     digest = lambda im: hash(np.asarray(im).tobytes())
     references = {digest(im) for im in data.references.values()}
     assert len(references) == 40 and references.isdisjoint(digest(im) for im in data.training.images)
     assert references.isdisjoint(digest(p.original) for p in data.prompts)
-    assert {p.pattern for p in data.prompts} == set(BASE) | set(NOVEL)
+    assert {p.pattern for p in data.prompts} == set(NOVEL)  # AnyPattern's support set: novel-pattern pairs only
+    with_base = offline_data(seed=3, **args, base_prompts=True).prompts
+    assert {p.pattern for p in with_base} == set(BASE) | set(NOVEL)
+    assert {p.id: digest(p.tampered) for p in data.prompts}.items() <= {p.id: digest(p.tampered) for p in with_base}.items()
     assert offline_data(seed=4, **args).queries[0].image.tobytes() != data.queries[0].image.tobytes()
     assert CopyDetection().options.references >= 2000
 
@@ -137,7 +217,7 @@ def test_contrastive_cnn_learns_to_match_base_copies():
 
 def test_imagestacker_runs_end_to_end_with_prompts_from_the_pool(tmp_path):
     out = tmp_path / "results"
-    proc = harness_cli("run", "--method", "imagestacker", *SMALL, "--method-arg", "steps=3", "--method-arg", "pattern_steps=3",
+    proc = harness_cli("run", "--method", "imagestacker", *SMALL, "--method-arg", "steps=3",
                        "--method-arg", "batch_size=8", "--method-arg", "width=8", "--method-arg", "image_size=32", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     [path] = list(out.rglob("*.json"))
@@ -145,9 +225,9 @@ def test_imagestacker_runs_end_to_end_with_prompts_from_the_pool(tmp_path):
     assert record["status"] == "complete" and record["main_metric"] == "uap_novel"
     assert {"uap", "uap_base", "uap_novel", "recall_p90_novel", "recall_at_1_base", "recall_at_10_novel"} <= set(record["metrics"])
     assert set(record["performance"]["latency"]) == {"describe_reference", "describe_query", "fit"}
-    assert record["method"]["fitted"]["stacker"]["steps"] == 3
+    assert record["method"]["fitted"]["steps"] == 3
     rows = [json.loads(line) for line in next(out.rglob("*.samples.jsonl")).read_text().splitlines()]
-    assert len(rows) == 51 and all(len(r["output"]["predictions"]) == 10 for r in rows)
+    assert len(rows) == 51 and all(len(r["output"]["predictions"]) == 60 for r in rows)  # every reference is a candidate
     prompts = {r["output"]["prompt"] for r in rows}
     assert prompts and all(p and p.startswith("P") for p in prompts)  # every query used a pool pair
     patterns = [b["pattern"] for b in record["breakdowns"]["by_pattern"]]
@@ -162,7 +242,7 @@ def test_imagestacker_random_prompts_vary_across_one_query_calls():
     from tasks.copy_detection.data import PromptPair
 
     training = TrainingSet([make_image(0, "train", i, 32) for i in range(8)], ("blur", "noise"))
-    method = ImageStacker({"steps": 1, "pattern_steps": 1, "batch_size": 4, "width": 8, "dim": 16, "image_size": 32,
+    method = ImageStacker({"steps": 1, "batch_size": 4, "width": 8, "dim": 16, "image_size": 32,
                            "prompt_choice": "random"})
     method.fit(training, 0, torch.device("cpu"))
     pool = [PromptPair(id=f"P{i}", original=im, tampered=im, pattern=None) for i, im in enumerate(training.images)]

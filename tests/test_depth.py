@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from tasks.depth.metrics import align, depth_metrics, scale_shift
+from tasks.depth.metrics import align, alignment_columns, depth_metrics, scale_shift
 from tests.conftest import harness_cli
 
 
@@ -50,6 +50,34 @@ def test_a_perfect_prediction_survives_any_positive_affine_distortion(space):
             aligned, _, _ = align(prediction, item.depth, item.valid, space, item.min_depth, item.max_depth)
             m = depth_metrics(aligned, item.depth, item.valid)
             assert m["absrel"] == pytest.approx(0, abs=1e-6) and m["delta1"] == 1.0 and m["rmse"] == pytest.approx(0, abs=1e-4)
+
+
+def marigold_fit(prediction: np.ndarray, target: np.ndarray, valid: np.ndarray, max_res: int) -> tuple[float, float]:
+    """Marigold's align_depth_least_square downsampling, run as it runs (torch nearest Upsample of [1, H, W])."""
+    import torch
+
+    scale_factor = np.min(max_res / np.array(prediction.shape[-2:]))
+    down = torch.nn.Upsample(scale_factor=scale_factor, mode="nearest")
+    p, t = (down(torch.as_tensor(x).unsqueeze(0)).numpy() for x in (prediction, target))
+    m = down(torch.as_tensor(valid).unsqueeze(0).float()).bool().numpy()
+    (scale, shift), *_ = np.linalg.lstsq(np.stack([p[m], np.ones(m.sum())], 1), t[m], rcond=None)
+    return float(scale), float(shift)
+
+
+@pytest.mark.parametrize("shape", [(40, 60), (60, 40), (403, 605)])
+def test_eth3d_alignment_fits_on_marigolds_subsample(shape):
+    rng = np.random.default_rng(1)
+    depth = rng.uniform(1, 20, shape)
+    prediction = 0.3 * depth + 2 + rng.normal(0, 1, shape) * np.linspace(0, 3, shape[1])  # noise grows to the right
+    valid = rng.random(shape) > 0.2
+    max_res = 24 if shape[0] < 100 else 128
+    columns = alignment_columns(shape, max_res)
+    assert columns is not None and len(columns) == int(shape[1] * max_res / max(shape))  # only the width shrinks
+    _, scale, shift = align(prediction, depth, valid, "depth", 1e-3, 1e9, max_res=max_res)
+    assert (scale, shift) == pytest.approx(marigold_fit(prediction, depth, valid, max_res), rel=1e-9)
+    _, full_scale, _ = align(prediction, depth, valid, "depth", 1e-3, 1e9)
+    assert full_scale != pytest.approx(scale, rel=1e-6)  # the subsample changes the fit
+    assert alignment_columns(shape, 10_000) is None and alignment_columns(shape, None) is None
 
 
 def test_ray_caster_gives_exact_z_depth_for_a_wall_and_a_sphere():

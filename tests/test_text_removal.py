@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import harness_cli
-from tasks.text_removal.metrics import script_metrics, standard_metrics
+from tasks.text_removal.metrics import script_metrics, script_size, standard_metrics
 
 
 def test_script_metrics_on_constant_images_match_hand_values():
@@ -36,6 +36,20 @@ def test_error_pixels_count_a_block_and_its_eroded_core():
     small = output.copy()
     small[100:150, 200:300] = 15  # below the error threshold of 20 grey levels
     assert script_metrics(small, truth)["peps"] == 0.0
+
+
+def test_non_square_images_resize_the_short_side_as_torchvision_resize_512():
+    assert script_size(64, 64) == (512, 512)
+    assert script_size(300, 400) == (512, 682) and script_size(400, 300) == (682, 512)  # int(512 * 4 / 3)
+    truth = np.zeros((512, 1024, 3), np.uint8)  # already 512 on the short side: left as it is
+    output = truth.copy()
+    output[:, :512] = 255  # half the pixels wrong, 512 x 512 of them
+    m = script_metrics(output, truth)
+    assert m["mse"] == pytest.approx(0.5)  # MSE averages over every pixel of the resized image
+    assert m["age"] == pytest.approx(255 / 2)
+    assert m["peps"] == pytest.approx(1.0)  # but pEPs divides by the script's 512^2
+    constant = script_metrics(np.full((120, 200, 3), 130, np.uint8), np.full((120, 200, 3), 100, np.uint8))
+    assert constant["peps"] == pytest.approx(853 / 512)  # 512 x 853 error pixels over 512^2
 
 
 def test_standard_metrics_are_scikit_image_psnr_and_ssim():

@@ -122,14 +122,15 @@ def test_weighted_micro_ap_counts_a_query_drawn_twice_as_two_listed_copies():
     from tasks.copy_detection.metrics import Predictions
 
     rows = [r["scores"] for r in copy_rows(12, 3)]
-    predictions = Predictions.from_rows(rows, 3)
-    assert predictions.weighted_micro_ap(np.ones((1, 12)))[0] == pytest.approx(predictions.micro_ap(), rel=1e-12)
-    for query in range(12):  # matched and unmatched, positive and negative queries
-        weights = np.ones((1, 12))
-        weights[0, query] = 2
-        listed_twice = Predictions.from_rows(rows + [rows[query]], 3).micro_ap()
-        assert predictions.weighted_micro_ap(weights)[0] == pytest.approx(listed_twice, rel=1e-12), query
-    assert np.isnan(predictions.weighted_micro_ap(np.zeros((1, 12))))[0]
+    for per_query in (None, 1.5):  # every listed pair, or ISC's global cut (1.5 x the queries drawn)
+        predictions = Predictions.from_rows(rows, 3, per_query)
+        assert predictions.weighted_micro_ap(np.ones((1, 12)))[0] == pytest.approx(predictions.micro_ap(), rel=1e-12)
+        for query in range(12):  # matched and unmatched, positive and negative queries
+            weights = np.ones((1, 12))
+            weights[0, query] = 2
+            listed_twice = Predictions.from_rows(rows + [rows[query]], 3, per_query).micro_ap()
+            assert predictions.weighted_micro_ap(weights)[0] == pytest.approx(listed_twice, rel=1e-12), (per_query, query)
+        assert np.isnan(predictions.weighted_micro_ap(np.zeros((1, 12))))[0]
 
 
 def test_unit_counts_tally_each_resamples_draws():

@@ -81,8 +81,9 @@ class CopyData:
 
 
 def offline_data(seed: int, references: int, base_queries: int, novel_queries: int, distractors: int,
-                 prompts_per_pattern: int, train_images: int, size: int, novel: list[str]) -> CopyData:
-    """Generate the offline split; every role (references, queries, distractors, prompts, training) uses its own images."""
+                 prompts_per_pattern: int, train_images: int, size: int, novel: list[str], base_prompts: bool = False) -> CopyData:
+    """Generate the offline split; every role (references, queries, distractors, prompts, training) uses its own images.
+    The prompt pool holds novel-pattern pairs (AnyPattern's support set), and base-pattern ones too with `base_prompts`."""
     refs = {f"R{i:06d}": make_image(seed, "references", i, size) for i in range(references)}
     rng = np.random.default_rng([seed, 17])
     ref_ids = list(refs)
@@ -109,6 +110,8 @@ def offline_data(seed: int, references: int, base_queries: int, novel_queries: i
         queries.append(Query(id=f"Q{qi:05d}", image=tampered, patterns=names, kind=kind, reference=ref))
     prompts = []
     for pi, pattern in enumerate(base_names + novel):
+        if pattern in BASE and not base_prompts:
+            continue
         for j in range(prompts_per_pattern):
             index = pi * prompts_per_pattern + j
             original = make_image(seed, "prompts", index, size)

@@ -1,7 +1,9 @@
 """The Image Similarity Challenge (DISC21) metrics, as its reference code computes them.
 
 Micro average precision over the global list of (query, reference, score) predictions, with tied scores ranked
-non-matches first (the worst case, so constant scores gain nothing); recall at precision 0.9 (the highest recall of
+non-matches first (the worst case, so constant scores gain nothing). ISC's rule (and AnyPattern's) keeps the best
+`max_results` pairs of the whole list, a varying number per query (`Predictions.per_query` sets max_results to that
+many times the queries: ISC's 500,000 for 50,000 queries is 10); without it every listed pair counts (per-query kNN); recall at precision 0.9 (the highest recall of
 any cut with precision >= 0.9); recall at rank 1 and 10 (a match counts at rank r when r + 1 predictions of its query
 score at least as high). The number of positives is the number of ground-truth pairs, found or not.
 """
@@ -52,24 +54,35 @@ def rank_of_match(scores: list[float], matches: list[bool]) -> int:
 
 @dataclass
 class Predictions:
-    """A group of queries' top-k predictions as arrays: scores and matches [queries, k], positives [queries]."""
+    """A group of queries' listed predictions as arrays: scores and matches [queries, k], positives [queries]; with
+    `per_query` set, only the best per_query x queries pairs of the global list count (ISC's max_results)."""
 
     scores: np.ndarray
     matches: np.ndarray
     positives: np.ndarray
     ranks: np.ndarray
+    per_query: float | None = None
 
     @classmethod
-    def from_rows(cls, rows: list[dict[str, float]], k: int) -> "Predictions":
+    def from_rows(cls, rows: list[dict[str, float]], k: int, per_query: float | None = None) -> "Predictions":
         scores = np.array([[r.get(f"score_{i}", -np.inf) for i in range(1, k + 1)] for r in rows], dtype=float).reshape(len(rows), k)
         matches = np.array([[r.get(f"match_{i}", 0.0) for i in range(1, k + 1)] for r in rows], dtype=float).reshape(len(rows), k) > 0
+        matches &= np.isfinite(scores)
         return cls(scores, matches, np.array([r["positive"] for r in rows], dtype=float),
-                   np.array([r["rank"] if r["rank"] >= 0 else NOT_FOUND for r in rows], dtype=float))
+                   np.array([r["rank"] if r["rank"] >= 0 else NOT_FOUND for r in rows], dtype=float), per_query)
+
+    def max_results(self, queries: float | np.ndarray) -> float | np.ndarray:
+        """How many pairs of the global list count for this many queries (all of them without `per_query`)."""
+        return np.inf if self.per_query is None else np.floor(self.per_query * np.asarray(queries) + 1e-9)
+
+    def kept(self) -> int:
+        """Pairs of the global list that count: finite scores, at most max_results."""
+        return int(min(np.isfinite(self.scores).sum(), self.max_results(len(self.scores))))
 
     def curve(self) -> tuple[np.ndarray, np.ndarray]:
-        """Precisions and recalls along the group's global prediction list."""
+        """Precisions and recalls along the group's global prediction list (cut at max_results)."""
         p, r, _ = precision_recall(self.matches, self.scores, int(self.positives.sum()))
-        return p, r
+        return p[:self.kept()], r[:self.kept()]
 
     def micro_ap(self) -> float:
         p, r = self.curve()
@@ -82,7 +95,8 @@ class Predictions:
     def weighted_micro_ap(self, weights: np.ndarray) -> np.ndarray:
         """μAP under integer query weights [resamples, queries], as if each query were listed `weight` times (its
         copies side by side in the global list, as the bootstrap's ties put them); weight 1 everywhere gives
-        micro_ap. NaN where the weighted positives are zero."""
+        micro_ap. A resample keeps the best max_results(its queries) pairs, as its own submission would. NaN where
+        the weighted positives are zero."""
         n, k = self.scores.shape
         order = list_order(self.matches.ravel(), self.scores.ravel())
         query, match = order // k, self.matches.ravel()[order]
@@ -90,9 +104,11 @@ class Predictions:
         found_before = (np.cumsum(spread * match, -1) - spread * match)[:, match]
         listed_before = (np.cumsum(spread, -1) - spread)[:, match]
         copies = spread[:, match]
+        cut = np.asarray(self.max_results(weights.sum(-1)), dtype=float).reshape(-1, 1)
         precision_sum = np.zeros(len(weights))
         for copy in range(1, int(weights.max(initial=0)) + 1):  # the copy-th copy of each matched prediction
-            precision_sum += np.where(copies >= copy, (found_before + copy) / (listed_before + copy), 0.0).sum(-1)
+            listed = (copies >= copy) & (listed_before + copy <= cut)
+            precision_sum += np.where(listed, (found_before + copy) / (listed_before + copy), 0.0).sum(-1)
         positives = weights @ self.positives
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(positives > 0, precision_sum / positives, np.nan)
@@ -104,9 +120,10 @@ class Predictions:
         scores, matches = self.scores[idx].reshape(len(idx), n * k), self.matches[idx].reshape(len(idx), n * k)
         positives = self.positives[idx].sum(1, keepdims=True)
         order = np.lexsort((~matches, scores), axis=-1)[:, ::-1]
-        hits = np.take_along_axis(matches, order, -1)
+        kept = int(min(n * k, self.max_results(n)))
+        hits = np.take_along_axis(matches, order, -1)[:, :kept]
         cumulative = np.cumsum(hits, -1)
-        precision = cumulative / np.arange(1, n * k + 1)
+        precision = cumulative / np.arange(1, kept + 1)
         keep = positives[:, 0] > 0
         recall = cumulative[keep] / positives[keep]
         ap = (hits[keep] * precision[keep]).sum(-1) / positives[keep, 0]

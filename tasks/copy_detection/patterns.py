@@ -183,7 +183,8 @@ def overlay_onto_background(image: Image.Image, rng: np.random.Generator) -> Ima
     return background
 
 
-# novel patterns (never seen in training)
+# novel patterns (never seen in training): geometric and structural ones that keep colours, then photometric and
+# colour ones that keep the layout, so that neither a colour statistic nor a layout statistic covers the novel set
 
 
 def swirl(image: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -262,11 +263,37 @@ def contour(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return image.filter(ImageFilter.CONTOUR)
 
 
+def invert(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The colour negative."""
+    return ImageOps.invert(image)
+
+
+def duotone(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The luma mapped onto a ramp between two random colours (a two-ink print)."""
+    dark, light = (tuple(int(v) for v in rng.integers(lo, lo + 128, 3)) for lo in (0, 128))
+    return ImageOps.colorize(ImageOps.grayscale(image), black=dark, white=light)
+
+
+def equalize(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Per-channel histogram equalisation, then a strong gamma curve (1/3 to 1/2, or 2 to 3)."""
+    gamma = rng.uniform(2.0, 3.0) ** rng.choice([-1, 1])
+    flat = _array(ImageOps.equalize(image)).astype(np.float32) / 255.0
+    return Image.fromarray((255 * flat ** gamma).round().astype(np.uint8))
+
+
+def false_colour(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The luma shown through a false-colour map (jet, hot, ocean or rainbow), as a thermal view."""
+    maps = (cv2.COLORMAP_JET, cv2.COLORMAP_HOT, cv2.COLORMAP_OCEAN, cv2.COLORMAP_RAINBOW)
+    gray = cv2.cvtColor(_array(image), cv2.COLOR_RGB2GRAY)
+    return Image.fromarray(cv2.cvtColor(cv2.applyColorMap(gray, maps[int(rng.integers(len(maps)))]), cv2.COLOR_BGR2RGB))
+
+
 BASE: dict[str, Pattern] = {f.__name__: f for f in (
     resize_crop, blur, pixelate, rotate, grayscale, pad, noise, hflip, vflip, jpeg, color_jitter, hue_shift, text_overlay,
     emoji_overlay, stripes, channel_shuffle, opacity, sharpen, perspective, meme_format, overlay_onto_background)}
 NOVEL: dict[str, Pattern] = {f.__name__: f for f in (
-    swirl, mirror, solarize, edges, emboss, posterize, tile, fisheye, block_shuffle, contour)}
+    swirl, mirror, solarize, edges, emboss, posterize, tile, fisheye, block_shuffle, contour,
+    invert, duotone, equalize, false_colour)}
 ALL: dict[str, Pattern] = {**BASE, **NOVEL}
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from harness.errors import HarnessError
 from harness.meter import Meter
+from harness.presets import PresetParams
 from harness.record import MetricValue, Throughput
 from harness.runtime import Runtime
 from harness.store import manifest_sha256
@@ -23,16 +24,22 @@ from tasks.copy_detection.patterns import BASE, NOVEL
 DESCRIBE_BATCH = 256
 TIMED_IMAGES = 8
 GROUPS = {"": None, "_base": "base", "_novel": "novel"}
+POOL_PATTERNS = {"novel": "novel pattern (as AnyPattern's support set)", "all": "pattern, base and novel"}
 OFFLINE = SplitSpec(name="offline", source="generated: crops of scikit-image / scikit-learn sample photos and procedural scenes, seeded",
                     description="references; queries tampered with base or held-out novel patterns, and distractors; a prompt pool")
 LOCAL = SplitSpec(name="local", source="the AnyPattern test folders and a DISC21 ground-truth CSV (--task-arg data_dir=...)",
                   description="references, novel-pattern queries and the support (prompt) pairs; training stays offline")
 
 
-class CopyDetectionOptions(BaseModel):
-    """Task options for copy_detection (set with --task-arg KEY=VALUE)."""
+class CopyDetectionOptions(PresetParams):
+    """Task options for copy_detection (set with --task-arg KEY=VALUE). `preset=isc` (the default) matches as ISC's
+    reference code does by default; `preset=anypattern` adds AnyPattern's score normalisation (match.sh: factor 2,
+    the mean of each query's 10 best training scores)."""
 
     model_config = ConfigDict(extra="forbid")
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "isc": {}, "anypattern": {"score_norm_factor": 2.0, "score_norm_neighbors": 10}}
+    preset: str = Field("isc", description="named option set: 'isc' (ISC's matching) or 'anypattern' (plus its score normalisation)")
     references: int = Field(2000, ge=10, description="offline: reference images")
     base_queries: int = Field(300, ge=0, description="offline: copies of references tampered with one base pattern")
     novel_queries: int = Field(300, ge=0, description="offline: copies tampered with one novel (held-out) pattern")
@@ -41,7 +48,19 @@ class CopyDetectionOptions(BaseModel):
     train_images: int = Field(1000, ge=8, description="training originals (disjoint from references, queries and prompts)")
     image_size: int = Field(96, ge=32, description="side of every image in pixels")
     novel_patterns: list[str] = Field(list(NOVEL), description="offline: the held-out patterns used for novel queries")
-    k: int = Field(10, ge=1, le=100, description="predictions kept per query (kNN over the references)")
+    matching: Literal["global", "knn"] = Field("global", description="'global': the best results_per_query x queries "
+                                               "pairs of the whole list count (ISC's max_results, AnyPattern's matching); "
+                                               "'knn': each query's top k")
+    results_per_query: float = Field(10.0, gt=0, description="matching 'global': max_results = this x queries (ISC: "
+                                     "500,000 for 50,000 queries)")
+    candidates: int = Field(100, ge=1, le=1000, description="matching 'global': each query's best references listed "
+                            "for the global cut")
+    k: int = Field(10, ge=1, le=100, description="matching 'knn': predictions kept per query")
+    score_norm_factor: float = Field(0.0, ge=0, description="ISC score normalisation: subtract this x the mean of the "
+                                     "query's best training scores (0: off; AnyPattern: 2)")
+    score_norm_neighbors: int = Field(10, ge=1, description="score normalisation: that many best training descriptors")
+    prompt_patterns: Literal["novel", "all"] = Field("novel", description="offline: the prompt pool's patterns: novel "
+                                                     "only (AnyPattern's support set) or base and novel")
     data_dir: str | None = Field(None, description="split 'local': the AnyPattern folder")
     reference_folder: str = "reference_images"
     query_folder: str = "query_k1_10_v2_test"
@@ -76,7 +95,7 @@ class CopyDetection(Task):
 
     Options = CopyDetectionOptions
     spec = TaskSpec(
-        name="copy_detection", family="copy_detection", version="1", paper="https://arxiv.org/abs/2404.13788",
+        name="copy_detection", family="copy_detection", version="2", paper="https://arxiv.org/abs/2404.13788",
         description="Match tampered queries to references among distractors, where novel test patterns were never seen "
                     "in training and a pool of example pairs may prompt the method; DISC21 μAP, recall at P90 and at "
                     "rank 1/10, base and novel patterns apart.",
@@ -87,6 +106,16 @@ class CopyDetection(Task):
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
         self._data: dict[tuple[str, int], CopyData] = {}
+
+    @property
+    def listed(self) -> int:
+        """Predictions listed per query: the candidates for the global cut, or the kNN's k."""
+        return self.options.candidates if self.options.matching == "global" else self.options.k
+
+    def predictions(self, rows: list[dict[str, float]]) -> Predictions:
+        """Score rows as a prediction list under the chosen matching."""
+        o = self.options
+        return Predictions.from_rows(rows, self.listed, o.results_per_query if o.matching == "global" else None)
 
     def data(self, split: str, seed: int) -> CopyData:
         key = (split, seed)
@@ -103,7 +132,8 @@ class CopyDetection(Task):
                                              o.support_original_folder, o.ground_truth, o.image_size, training)
             else:
                 self._data[key] = offline_data(seed, o.references, o.base_queries, o.novel_queries, o.distractor_queries,
-                                               o.prompts_per_pattern, o.train_images, o.image_size, o.novel_patterns)
+                                               o.prompts_per_pattern, o.train_images, o.image_size, o.novel_patterns,
+                                               o.prompt_patterns == "all")
         return self._data[key]
 
     def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
@@ -131,11 +161,26 @@ class CopyDetection(Task):
             raise HarnessError(f"method {method.name} returned {self._refs.shape[0]} descriptors (or non-finite values) for {len(images)} references")
         self._ref_ids = list(data.references)
         self._split = split
+        self._norm_descriptors = None
+        if self.options.score_norm_factor > 0:
+            originals = data.training.images
+            self._norm_descriptors = np.concatenate([method.describe(originals[i:i + DESCRIBE_BATCH])
+                                                     for i in range(0, len(originals), DESCRIBE_BATCH)]).astype(np.float32)
+
+    def query_scores(self, described: np.ndarray) -> np.ndarray:
+        """One query's scores against every reference, less its normalisation (ISC's score_normalization.py: the
+        factor times the mean of its best training scores) when that is on."""
+        scores = self._refs @ described
+        if self._norm_descriptors is not None:
+            o = self.options
+            training = np.sort(self._norm_descriptors @ described)[::-1][:o.score_norm_neighbors]
+            scores = scores - o.score_norm_factor * float(training.mean())
+        return scores
 
     def predict(self, sample: Sample, method: CopyDescriptor, runtime: Runtime) -> dict[str, Any]:
         pool = self.data(self._split, runtime.seed).prompts
         described, prompts = method.describe_queries([sample.inputs["image"]], pool)
-        return {"predictions": top_predictions(self._refs @ described[0].astype(np.float32), self._ref_ids, self.options.k),
+        return {"predictions": top_predictions(self.query_scores(described[0].astype(np.float32)), self._ref_ids, self.listed),
                 "prompt": prompts[0]}
 
     def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
@@ -148,13 +193,14 @@ class CopyDetection(Task):
         return row
 
     def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
-        """μAP and recall at P90 over each group's global prediction list; recall at rank 1/10 over its true pairs."""
+        """μAP and recall at P90 over each group's global prediction list (cut at the group's own max_results, as if
+        it were submitted alone); recall at rank 1/10 over its true pairs."""
         result: dict[str, MetricValue] = {}
         for suffix, kind in GROUPS.items():
             group = [r for r, m in zip(rows, metas) if kind is None or m.get("kind") == kind]
             if not any(r["positive"] for r in group):
                 continue
-            predictions = Predictions.from_rows(group, self.options.k)
+            predictions = self.predictions(group)
             for name, value in global_metrics(predictions, seed).items():
                 result[f"{name}{suffix}"] = value
             for rank in (1, 10):
@@ -167,19 +213,19 @@ class CopyDetection(Task):
         if not metric.startswith("uap") or suffix not in GROUPS:
             return None
         rows = [r for r in log_rows if GROUPS[suffix] is None or r.get("meta", {}).get("kind") == GROUPS[suffix]]
-        predictions = Predictions.from_rows([r["scores"] for r in rows], self.options.k)
+        predictions = self.predictions([r["scores"] for r in rows])
         if predictions.positives.sum() == 0:
             return None
         return UnitStatistic(units=[r["id"] for r in rows], statistic=predictions.weighted_micro_ap)
 
     def breakdowns(self, samples: list[Sample], rows: list[dict[str, float]]) -> dict[str, list[dict[str, Any]]]:
-        """μAP and recall at rank 1 per tamper pattern (its copies and its distractors)."""
+        """μAP and recall at rank 1 per tamper pattern (its copies and its distractors, cut at their own max_results)."""
         cells: dict[tuple[str, str], list[dict[str, float]]] = {}
         for sample, row in zip(samples, rows):
             cells.setdefault((sample.meta["kind"], sample.meta["pattern"]), []).append(row)
         table = []
         for (kind, pattern), group in sorted(cells.items()):
-            predictions = Predictions.from_rows(group, self.options.k)
+            predictions = self.predictions(group)
             if predictions.positives.sum() == 0:
                 continue
             table.append({"pattern": f"{kind}: {pattern}", "n": len(group), "uap": predictions.micro_ap(),
@@ -211,9 +257,15 @@ class CopyDetection(Task):
                         f"{', '.join(o.novel_patterns)}, never seen in training",
             "queries": "each copy is a reference tampered with one pattern; distractors are tampered images of "
                        "non-reference images (half base, half novel); query ids are shuffled",
-            "prompts": f"a pool of {o.prompts_per_pattern} (original, tampered) pairs per pattern, base and novel, from "
-                       "images used nowhere else; in-context methods pick a prompt per query themselves",
-            "matching": f"inner product of descriptors, exact kNN over all references, top {o.k} per query kept as predictions",
+            "prompts": f"a pool of {o.prompts_per_pattern} (original, tampered) pairs per {POOL_PATTERNS[o.prompt_patterns]}, "
+                       "from images used nowhere else; in-context methods pick a prompt per query themselves",
+            "matching": "inner product of descriptors, exact search over all references; "
+                        + (f"each query's best {o.candidates} listed, and the best {o.results_per_query:g} x queries pairs "
+                           "of the whole list kept (ISC's max_results), per group" if o.matching == "global"
+                           else f"top {o.k} per query kept as predictions (kNN)")
+                        + (f"; scores normalised by {o.score_norm_factor:g} x the mean of the query's best "
+                           f"{o.score_norm_neighbors} scores against the training originals (ISC's score_normalization.py)"
+                           if o.score_norm_factor > 0 else ""),
             "metrics": "DISC21 reference code: μAP over the global prediction list (ties ranked non-matches first); recall "
                        "at P90 (0 when no cut reaches P90); recall at rank 1/10 over true pairs; base and novel groups each "
                        "with their own distractors",

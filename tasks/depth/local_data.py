@@ -33,12 +33,13 @@ class Layout:
     min_depth: float
     max_depth: float
     default_list: str  # Marigold's filename list, relative to its data_split/ folder
+    alignment_max_res: int | None = None  # Marigold's eval script setting (32_eval_eth3d.sh: 1024)
 
 
 LAYOUTS = {
     "nyu": Layout(1e-3, 10.0, "nyu_depth/labeled/filename_list_test.txt"),
     "kitti": Layout(1e-5, 80.0, "kitti_depth/eigen_test_files_with_gt.txt"),
-    "eth3d": Layout(1e-5, float("inf"), "eth3d_depth/eth3d_filename_list.txt"),
+    "eth3d": Layout(1e-5, float("inf"), "eth3d_depth/eth3d_filename_list.txt", alignment_max_res=1024),
 }
 
 

@@ -17,25 +17,41 @@ def scale_shift(prediction: np.ndarray, target: np.ndarray) -> tuple[float, floa
     return float(scale), float(shift)
 
 
+def alignment_columns(shape: tuple[int, int], max_res: int | None) -> np.ndarray | None:
+    """The columns Marigold's `alignment_max_res` keeps for the fit, or None for every pixel. Its nearest-neighbour
+    torch.nn.Upsample gets a 3-D tensor [1, H, W], so it resamples the width alone: with s = min(max_res / H,
+    max_res / W) < 1 it keeps floor(W * s) columns, column j taken from floor(j / s), and every row."""
+    if max_res is None:
+        return None
+    height, width = shape
+    scale = min(max_res / height, max_res / width)
+    if scale >= 1:
+        return None
+    return np.minimum(np.floor(np.arange(int(np.floor(width * scale))) * (1.0 / scale)), width - 1).astype(int)
+
+
 def align(prediction: np.ndarray, depth: np.ndarray, valid: np.ndarray, space: str, min_depth: float,
-          max_depth: float) -> tuple[np.ndarray, float, float]:
+          max_depth: float, max_res: int | None = None) -> tuple[np.ndarray, float, float]:
     """The prediction as metric depth: fitted to the ground truth in depth space (`space="depth"`) or to the
     ground truth's disparity 1 / depth (`space="disparity"`, over pixels where the prediction is positive, then
-    clipped to MIN_DISPARITY and inverted), then clipped to [min_depth, max_depth] and to > 0."""
+    clipped to MIN_DISPARITY and inverted), then clipped to [min_depth, max_depth] and to > 0. With `max_res` the
+    fit sees only Marigold's subsample (`alignment_columns`); the aligned map keeps every pixel."""
     if prediction.shape != depth.shape:
         raise HarnessError(f"prediction shape {prediction.shape} differs from the ground truth's {depth.shape}: "
                            "a depth estimator must return one value per input pixel")
+    columns = alignment_columns(depth.shape, max_res)
+    fit = (lambda x: x) if columns is None else (lambda x: x[:, columns])
     if space == "depth":
-        used = valid
+        used = fit(valid)
         if not used.any():
             raise HarnessError("no valid ground-truth pixel to align on: check the dataset's depth range")
-        scale, shift = scale_shift(prediction[used], depth[used])
+        scale, shift = scale_shift(fit(prediction)[used], fit(depth)[used])
         aligned = prediction * scale + shift
     elif space == "disparity":
-        used = valid & (prediction > 0)
+        used = fit(valid & (prediction > 0))
         if not used.any():
             raise HarnessError("no valid pixel with a positive predicted disparity to align on")
-        scale, shift = scale_shift(prediction[used], 1.0 / depth[used])
+        scale, shift = scale_shift(fit(prediction)[used], 1.0 / fit(depth)[used])
         aligned = 1.0 / np.clip(prediction * scale + shift, MIN_DISPARITY, None)
     else:
         raise HarnessError(f"unknown alignment space {space!r}: use depth or disparity")

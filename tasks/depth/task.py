@@ -108,6 +108,14 @@ class Depth(Task):
         method.fit(training, seed, runtime.device)
         self._fit_seconds = time.perf_counter() - start
 
+    def alignment_max_res(self) -> int | None:
+        """Marigold's alignment subsample for the split (ETH3D: 1024), None for a fit over every valid pixel."""
+        if self._split not in LOCAL:
+            return None
+        from tasks.depth.local_data import LAYOUTS
+
+        return LAYOUTS[self._split].alignment_max_res
+
     def run_one(self, method: DepthEstimator, item: DepthImage) -> np.ndarray:
         """The method's prediction at the ground truth's resolution (real datasets: run at input_long_side)."""
         height, width = item.depth.shape
@@ -124,7 +132,8 @@ class Depth(Task):
         start = time.perf_counter()
         prediction = self.run_one(method, item)
         seconds = time.perf_counter() - start
-        aligned, scale, shift = align(prediction, item.depth, item.valid, method.space, item.min_depth, item.max_depth)
+        aligned, scale, shift = align(prediction, item.depth, item.valid, method.space, item.min_depth, item.max_depth,
+                                      self.alignment_max_res())
         return {**depth_metrics(aligned, item.depth, item.valid), "scale": scale, "shift": shift,
                 "space": method.space, "seconds": seconds}
 
@@ -177,7 +186,9 @@ class Depth(Task):
         return {
             "alignment": "per image, least squares (numpy lstsq on [prediction, 1]) over valid pixels: in depth space, "
                          "or for methods predicting disparity against 1 / depth over pixels with positive prediction, "
-                         "then clipped at 1e-3 and inverted (Marigold's eval.py)",
+                         "then clipped at 1e-3 and inverted (Marigold's eval.py); ETH3D fits on Marigold's "
+                         "alignment_max_res=1024 subsample (its nearest Upsample of a [1, H, W] tensor keeps every row "
+                         "and 1024 columns), the metrics use every valid pixel",
             "clipping": "aligned depth clipped to the split's [min_depth, max_depth] (indoor 10 m, outdoor 80 m, "
                         "Motorcycle 20 m, NYU 10 m, KITTI 80 m), then to > 1e-6",
             "metrics": "AbsRel = mean |d - d*| / d*, delta_k = share with max(d / d*, d* / d) < 1.25^k, RMSE in metres, "

@@ -1,11 +1,13 @@
 """Text-removal metrics: the community evaluation script of EraseNet and later papers, and scikit-image's PSNR/SSIM.
 
-The community script (read, not copied) resizes the output and the ground truth to 512 x 512 (bicubic) and scales
+The community script (read, not copied) resizes the output and the ground truth with torchvision's Resize(512)
+(bicubic): the short side to 512 and the long side in proportion, so a square image becomes 512 x 512. It scales
 them to [0, 1], then per image:
 - MSE over all pixels and channels; PSNR = 10 log10(1 / MSE) (an image with MSE 0 is left out of PSNR and the
   other averages, but its MSE of 0 still counts);
 - the luma Y = .299 R + .587 G + .114 B in 0..255; Diff = |Y_out - Y_gt| rounded; AGE = mean(Diff);
-- pEPs = share of pixels with Diff > 20; pCEPs = share left after eroding those with a 4-connected cross;
+- pEPs = pixels with Diff > 20, pCEPs = those left after eroding with a 4-connected cross, each divided by 512^2
+  (the script's constant, even where a non-square image has more pixels);
 - "MSSIM" = the script's msssim() on the luma: five "levels" of SSIM (Gaussian 11 x 11 window, sigma 1.5,
   'valid' convolution) combined with the MS-SSIM weights, but without downsampling between levels, so it
   equals cs^(w1+..+w4) * ssim^w5 at full resolution. Kept as the papers computed it, and labelled so.
@@ -26,9 +28,17 @@ LUMA = np.array([0.299, 0.587, 0.114])
 PSNR_CAP = 100.0  # identical images: PSNR is infinite; records need a number
 
 
+def script_size(height: int, width: int) -> tuple[int, int]:
+    """(height, width) after torchvision's Resize(512): the short side to 512, the long one int(512 * long / short)."""
+    short, long = sorted((height, width))
+    scaled = int(SCRIPT_SIZE * long / short)
+    return (SCRIPT_SIZE, scaled) if height <= width else (scaled, SCRIPT_SIZE)
+
+
 def script_resize(image: np.ndarray) -> np.ndarray:
-    """uint8 RGB [H, W, 3] -> float [512, 512, 3] in [0, 1], bicubic as the script's loader."""
-    resized = Image.fromarray(image).resize((SCRIPT_SIZE, SCRIPT_SIZE), Image.BICUBIC)
+    """uint8 RGB [H, W, 3] -> float [512 (short side), ..., 3] in [0, 1], bicubic as the script's loader."""
+    height, width = script_size(*image.shape[:2])
+    resized = Image.fromarray(image).resize((width, height), Image.BICUBIC)
     return np.asarray(resized, dtype=np.float64) / 255.0
 
 
@@ -68,7 +78,7 @@ def script_metrics(output: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     diff = np.abs(y_out * 255 - y_gt * 255).round().astype(np.uint8)
     errors = diff > ERROR_THRESHOLD
     eroded = ndimage.binary_erosion(errors, np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]]))
-    pixels = float(diff.size)
+    pixels = float(SCRIPT_SIZE * SCRIPT_SIZE)
     values.update(psnr=10 * math.log10(1 / mse), mssim=script_mssim(y_gt * 255, y_out * 255), age=float(diff.mean()),
                   peps=float(errors.sum()) / pixels, pceps=float(eroded.sum()) / pixels)
     return values

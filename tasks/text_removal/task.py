@@ -58,7 +58,7 @@ def _metric_specs() -> tuple[MetricSpec, ...]:
     for setting, suffix in SETTINGS.items():
         for name in SCRIPT:
             specs.append(MetricSpec(name=f"{name}_{suffix}", higher_is_better=HIGHER[name],
-                                    description=f"{name} as the EraseNet community script computes it (512 x 512), setting {setting}"))
+                                    description=f"{name} as the EraseNet community script computes it (short side resized to 512), setting {setting}"))
         for name in STANDARD:
             specs.append(MetricSpec(name=f"{name}_{suffix}", higher_is_better=HIGHER[name],
                                     description=f"scikit-image {name.split('_')[0].upper()} at native size, setting {setting}"))
@@ -191,7 +191,8 @@ class TextRemoval(Task):
             "settings": "box_mask: the eraser gets the word-box mask and its output is kept inside the mask only "
                         "(input pixels outside, the same for every method); no_mask: the eraser gets the image alone; "
                         "methods that need a mask are not run without one",
-            "script_metrics": "EraseNet's evaluation script: both images resized to 512 x 512 (bicubic); MSE, PSNR, "
+            "script_metrics": "EraseNet's evaluation script: both images resized as its Resize(512) does (bicubic, short side to "
+                              "512; the offline images are square, so 512 x 512); MSE, PSNR, "
                               "MSSIM (its msssim without downsampling), AGE, pEPs, pCEPs (luma errors > 20, and after a "
                               "cross erosion); averages over images with MSE > 0",
             "standard_metrics": "scikit-image PSNR (capped at 100 dB) and SSIM (Gaussian window, sigma 1.5) at native size",
