@@ -148,13 +148,23 @@ def pareto_front(xs: list[float], ys: list[float], higher_is_better: bool) -> li
     return sorted(front, key=lambda i: (xs[i], -sign * ys[i]))
 
 
+def usual_options(task_frame: pd.DataFrame, task: str) -> dict:
+    """The task's most common options over its records; a tie goes to the options nearest the task's defaults (so
+    two boards of equal size do not hand the default board the label)."""
+    tied = [json.loads(key) for key in task_frame["options_key"].mode()]
+    if len(tied) == 1 or task not in TASKS.names():
+        return tied[0]
+    defaults = TASKS.get(task).Options().model_dump(mode="json")
+    return min(tied, key=lambda options: sum(options.get(k, UNSET) != v for k, v in defaults.items()))
+
+
 def board_label(board: pd.DataFrame, task_frame: pd.DataFrame) -> str:
     """Hardware, model, split, limit, and the task options where they differ from the task's most common ones."""
     first = board.iloc[0]
     parts = [str(first["hardware"]), f"{first['model']} ({first['dtype']})", f"split {first['split']}"]
     if first["limit"] != -1:
         parts.append(f"limit {first['limit']}")
-    usual = json.loads(task_frame["options_key"].mode().iloc[0])
+    usual = usual_options(task_frame, first["task"])
     options = json.loads(first["options_key"])
     named = set(getattr(TASKS.get(first["task"]), "label_options", ())) if first["task"] in TASKS.names() else set()
     changed = sorted(k for k in set(options) | set(usual) if options.get(k, UNSET) != usual.get(k, UNSET) or k in named)

@@ -11,6 +11,7 @@ from harness.record import ResultRecord
 from harness.registry import TASKS
 
 TEXT_LIMIT = 160
+RAW_LIMIT = 2000  # characters of a raw log row shown on a samples page; the whole row is in the run's samples.jsonl
 OUTPUT_TEXT_KEYS = ("generated", "responses", "prediction", "answer", "text")
 
 
@@ -18,6 +19,13 @@ def short(value: Any, limit: int = TEXT_LIMIT) -> str:
     """A value as one short line: strings as they are, the rest as compact JSON, cut at `limit` characters."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def raw_json(row: Any) -> str:
+    """A log row as indented JSON; a longer one than RAW_LIMIT characters compact and cut there (copy detection lists
+    100 scored references a query: indented in full, its samples pages ran to tens of megabytes a run)."""
+    text = json.dumps(row, indent=2, ensure_ascii=False, default=str)
+    return text if len(text) <= RAW_LIMIT else short(row, RAW_LIMIT) + "\n(cut: the whole row is in samples.jsonl)"
 
 
 def input_summary(meta: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from harness.plots import comparison, heatmap, scatter
 from harness.registry import METHODS, TASKS
 from harness.report import human_bytes, human_seconds
 from harness.reproduce import reproduce_command
-from harness.samples_view import golds, sample_rows, stem_column
+from harness.samples_view import golds, raw_json, sample_rows, stem_column
 from harness.store import SampleLog, safe_name
 from harness.versus import chance_of, reference_of, with_versus
 
@@ -79,7 +79,7 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=number, bytes=size, seconds=duration, sortkey=sort_key, times=times, signed=signed,
-                       pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str),
+                       pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str), raw=raw_json,
                        compact=lambda v: json.dumps(v, ensure_ascii=False, default=str))
     return env
 

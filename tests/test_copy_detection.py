@@ -86,16 +86,15 @@ def random_rows(n: int, k: int, seed: int) -> list[dict[str, float]]:
         scores = np.sort(rng.integers(0, 12, k) / 12.0)[::-1]
         positive = q % 3 != 0
         hit = int(rng.integers(k + 2)) if positive else k  # k or k + 1: the match is not listed
-        row = {"positive": float(positive), "rank": float(hit if hit < k else -1)}
-        for i in range(k):
-            row[f"score_{i + 1}"], row[f"match_{i + 1}"] = float(scores[i]), float(i == hit)
+        row = {"positive": float(positive), "rank": float(hit if hit < k else -1), "match": float(hit + 1 if hit < k else 0)}
+        row.update({f"score_{i + 1}": float(scores[i]) for i in range(k)})
         rows.append(row)
     return rows
 
 
 def isc_micro_ap(rows: list[dict[str, float]], k: int, max_results: int) -> float:
     """ISC's rule written out: flatten, sort by score (non-matches first among ties), keep max_results, then AP."""
-    flat = sorted(((r[f"score_{i}"], r[f"match_{i}"]) for r in rows for i in range(1, k + 1)), key=lambda x: (-x[0], x[1]))
+    flat = sorted(((r[f"score_{i}"], r["match"] == i) for r in rows for i in range(1, k + 1)), key=lambda x: (-x[0], x[1]))
     kept, found, total = flat[:max_results], 0, 0.0
     for position, (_, match) in enumerate(kept, start=1):
         if match:

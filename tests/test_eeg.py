@@ -259,22 +259,89 @@ def test_sites_still_differ_after_the_preprocessing():
     assert site_accuracy(TUAB_LIKE, erased) < 0.75
 
 
-def test_negative_scenario_ties_the_source_labels_to_muscle_artefacts():
+def relative_band_powers(recordings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per preprocessed 5 s window, the scalp-mean share of each band's log power (delta, theta, alpha, beta, gamma:
+    the spectral balance, free of amplitude), the window's label, and whether its recording is truly abnormal."""
+    x, groups = band_power_features(recordings)
+    x = x.reshape(len(x), len(CHANNELS), 5)
+    shares = (x - np.log(np.exp(x).sum(-1, keepdims=True))).mean(1)
+    truth = np.array([recordings[g].pathology not in ("none", "drowsy", "light_sleep") for g in groups])
+    return shares, np.array([recordings[g].label for g in groups]), truth
+
+
+def test_negative_scenario_sources_labels_ride_on_cues_the_target_lacks_or_reverses():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
     from tasks.eeg.simulator import SCENARIOS
 
+    config = SimulationConfig(duration_s=70.0)
     source, target = SCENARIOS["negative"]
+    assert SCENARIOS["shift"][1] is target  # one target, two sources
     assert source.emg_per_min_abnormal > 10 * source.emg_per_min and target.emg_per_min_abnormal is None
-    recordings = simulate(source, 40, 0.5, 0, "neg", SimulationConfig(duration_s=20.0))
+    assert source.sleep_share >= 0.5 and target.sleep_share == 0 and target.pathology_mix.get("beta_excess", 0) == 0
+    negative = simulate(source, 40, 0.5, 3, "s", config)
+    assert {r.pathology for r in negative} <= {"none", "drowsy", "light_sleep", "alpha_slowing", "beta_excess"}
     temporal = [CHANNELS.index(c) for c in ("T3", "T4")]
+    muscle = [float(band(*spectrum(preprocess(r.data, r.sfreq)[temporal], 100.0), 30, 45).mean()) for r in negative]
+    sick = [r.pathology not in ("none", "drowsy", "light_sleep") for r in negative]
+    assert roc_auc_score(sick, muscle) > 0.9  # muscle artefacts tell the source's classes apart
 
-    def high_band(r) -> float:
-        freqs, power = spectrum(r.data[temporal] * 1e6, r.sfreq)
-        return float(band(freqs, power, 20, 45).mean())
+    x_target, y_target, truth_target = relative_band_powers(simulate(target, 40, 0.5, 7, "t", config))
+    x_negative, y_negative, truth_negative = relative_band_powers(negative)
+    x_shift, y_shift, _ = relative_band_powers(simulate(SCENARIOS["shift"][0], 40, 0.5, 3, "s", config))
+    beta = 3
+    assert roc_auc_score(truth_negative, x_negative[:, beta]) > 0.8  # fast activity marks the source's abnormal ...
+    assert roc_auc_score(truth_target, x_target[:, beta]) < 0.4  # ... and the target's normal (its abnormal are slow)
+    # a model of the spectral balance learnt at the source: the shift scenario's transfers, the negative one's inverts
+    shifted = LogisticRegression(max_iter=2000).fit(x_shift, y_shift).predict_proba(x_target)[:, 1]
+    inverted = LogisticRegression(max_iter=2000).fit(x_negative, y_negative).predict_proba(x_target)[:, 1]
+    assert roc_auc_score(y_target, shifted) > 0.6
+    assert roc_auc_score(y_target, inverted) < 0.45
 
-    sick = [high_band(r) for r in recordings if r.pathology not in ("none", "drowsy")]
-    healthy = [high_band(r) for r in recordings if r.pathology in ("none", "drowsy")]
-    assert np.median(sick) > 3 * np.median(healthy)
-    assert {r.pathology for r in recordings} <= {"none", "drowsy", "alpha_slowing", "diffuse_theta", "focal_delta"}
+
+def test_light_sleep_and_sedative_beta_show_their_rhythms():
+    cz, o1 = CHANNELS.index("CZ"), CHANNELS.index("O1")
+    freqs, normal = mean_scalp("none")
+    _, sleep = mean_scalp("light_sleep")
+    _, beta = mean_scalp("beta_excess")
+    assert (band(freqs, sleep, 3, 7.5) > 2 * band(freqs, normal, 3, 7.5)).all()  # diffuse slow waves
+    assert band(freqs, sleep[o1], 8, 12) < 0.5 * band(freqs, normal[o1], 8, 12)  # alpha fades
+    assert (band(freqs, beta, 14, 25) > 1.5 * band(freqs, normal, 14, 25)).all()  # diffuse fast activity
+    from scipy.stats import kurtosis
+
+    x = brain(np.random.default_rng(5), int(60 * SFREQ), SFREQ, "light_sleep")
+    assert kurtosis(x[cz]) > kurtosis(x[o1])  # vertex waves: sharp transients at the vertex
+
+
+def test_shift_scenario_draws_are_unchanged_by_the_negative_scenarios_additions():
+    """beta_excess sits last in the pathology list with weight 0 elsewhere, and sleep is drawn only where a site
+    records it: the shift scenario's recordings are the version-2 ones (pinned by their sha256)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for site, share in ((TUAB_LIKE, 0.5), (NMT_LIKE, 0.15)):
+        for r in simulate(site, 24, share, 0, "x", SimulationConfig(duration_s=12.0)):
+            digest.update(r.data.tobytes() + r.pathology.encode() + bytes([r.label]))
+    assert digest.hexdigest() == "c1adf5042e7c1bb535ed647cf8d61079e2eddc475b82224ba39049e06cca956d"
+
+
+def test_tcn_standardises_each_channel_and_has_its_own_cpu_preset():
+    import torch
+
+    from baselines.shallownet import ShallowNet
+    from baselines.tcn import TCN
+
+    assert (TCN({}).params.lr, TCN({}).params.pretrain_steps) == (3e-3, 400)
+    assert TCN({"lr": 1e-3}).params.lr == 1e-3 and TCN({"preset": "reference"}).params.lr == 6.25e-4
+    assert (ShallowNet({}).params.lr, ShallowNet({}).params.pretrain_steps) == (1e-3, 150)  # the others keep theirs
+    torch.manual_seed(0)
+    module = TCN({}).build(21, 500).eval()
+    x = torch.randn(2, 21, 500) * 30
+    gain, offset = torch.rand(1, 21, 1) * 5 + 0.2, torch.randn(1, 21, 1) * 100
+    with torch.no_grad():
+        torch.testing.assert_close(module(x * gain + offset), module(x), atol=1e-4, rtol=1e-4)
+        assert not torch.allclose(module(x), module(torch.randn(2, 21, 500)))
 
 
 def test_default_crop_is_the_papers():

@@ -223,3 +223,31 @@ def test_home_matrix_verdicts():
     assert verdict({**base, "delta_how": "unpaired", "delta_low": None}) == "leans-worse"
     assert verdict({**base, "delta_how": "reference"}) == "reference"
     assert [cost_verdict(r) for r in (0.5, 1.0, 1.5, None)] == ["saves", "even", "costs", "none"]
+
+
+@pytest.mark.parametrize("default_first", [True, False])
+def test_a_tie_in_usual_options_goes_to_the_tasks_defaults(default_first):
+    import pandas as pd
+
+    from harness.board import canonical, usual_options
+    from tasks.copy_detection.task import CopyDetectionOptions
+
+    isc = CopyDetectionOptions().model_dump(mode="json")
+    anypattern = CopyDetectionOptions(preset="anypattern").model_dump(mode="json")
+    assert isc != anypattern
+    keys = [canonical(isc)] * 5 + [canonical(anypattern)] * 5
+    frame = pd.DataFrame({"options_key": keys if default_first else keys[::-1]})
+    assert usual_options(frame, "copy_detection") == isc  # five records each: the defaults win the tie
+    frame = pd.DataFrame({"options_key": [canonical(anypattern)] * 6 + [canonical(isc)] * 5})
+    assert usual_options(frame, "copy_detection") == anypattern  # no tie: the most common options
+
+
+def test_samples_pages_cut_long_raw_rows_and_keep_short_ones_whole():
+    from harness.samples_view import RAW_LIMIT, raw_json
+
+    short_row = {"id": "q1", "scores": {"score_1": 0.5}}
+    assert json.loads(raw_json(short_row)) == short_row and "\n  " in raw_json(short_row)  # indented, whole
+    long_row = {"id": "q2", "scores": {f"score_{i}": 0.123456 for i in range(1, 101)}}
+    shown = raw_json(long_row)
+    assert len(shown) < RAW_LIMIT + 60 and shown.endswith("(cut: the whole row is in samples.jsonl)")
+    assert shown.startswith('{"id":"q2"')

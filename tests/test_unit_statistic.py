@@ -43,9 +43,9 @@ def copy_rows(n: int, k: int) -> list[dict]:
         matches = [0.0] * k
         if positive and q % 4:
             matches[int(RNG.integers(0, k))] = 1.0
-        row = {"positive": float(positive), "rank": float(matches.index(1.0)) if 1.0 in matches else -1.0}
-        for i in range(k):
-            row[f"score_{i + 1}"], row[f"match_{i + 1}"] = scores[i], matches[i]
+        row = {"positive": float(positive), "rank": float(matches.index(1.0)) if 1.0 in matches else -1.0,
+               "match": float(matches.index(1.0) + 1) if 1.0 in matches else 0.0}
+        row.update({f"score_{i + 1}": scores[i] for i in range(k)})
         rows.append(log_row(f"q{q}", row, kind=kind, pattern="crop"))
     return rows
 

@@ -65,8 +65,10 @@ class Predictions:
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, float]], k: int, per_query: float | None = None) -> "Predictions":
+        """From score rows: `score_1`..`score_k` (the listed scores, best first) and `match`, the 1-based position of
+        the query's true reference among them (0: not listed)."""
         scores = np.array([[r.get(f"score_{i}", -np.inf) for i in range(1, k + 1)] for r in rows], dtype=float).reshape(len(rows), k)
-        matches = np.array([[r.get(f"match_{i}", 0.0) for i in range(1, k + 1)] for r in rows], dtype=float).reshape(len(rows), k) > 0
+        matches = np.arange(1, k + 1) == np.array([r["match"] for r in rows], dtype=float).reshape(-1, 1)
         matches &= np.isfinite(scores)
         return cls(scores, matches, np.array([r["positive"] for r in rows], dtype=float),
                    np.array([r["rank"] if r["rank"] >= 0 else NOT_FOUND for r in rows], dtype=float), per_query)

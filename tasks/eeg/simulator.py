@@ -2,8 +2,11 @@
 
 Every recording mixes a 1/f background across scalp positions, a posterior alpha rhythm whose frequency falls
 with age, and eye blinks. Abnormal recordings carry one pathology drawn from the site's own mix: alpha slowing,
-diffuse theta, focal delta or sparse spikes. Some normal recordings are drowsy (alpha fades, mild diffuse theta:
-a benign look-alike), and a share of labels is flipped, as clinical labels are noisy. The site then adds what
+diffuse theta, focal delta, sparse spikes or excess beta (the sedative effect of benzodiazepines and barbiturates,
+common in inpatients: diffuse 14-25 Hz activity, alpha damped). Some normal recordings are drowsy (alpha fades,
+mild diffuse theta: a benign look-alike); a site may record many of its normal patients in light sleep (alpha
+fades, diffuse 3-7.5 Hz slow waves, vertex waves: slow activity that is normal); and a share of labels is flipped,
+as clinical labels are noisy. The site then adds what
 its patients and its equipment bring: the age of its patients, muscle-artefact and blink rates, an amplitude
 calibration, per-channel gains and electrode impedance (some channels noisy), a sensor-noise spectrum, line
 noise, its reference and hardware filter, and records in volts at its own sampling rate, as an EDF would hold.
@@ -21,9 +24,11 @@ from scipy.signal import butter, sosfiltfilt
 
 from tasks.eeg.montage import CHANNELS, EARS, FRONTOPOLAR, POSTERIOR, TEMPORAL, focus_weights, spatial_mixing, weights
 
-PATHOLOGIES = ("alpha_slowing", "diffuse_theta", "focal_delta", "spikes")
+# beta_excess is last, and no site but the negative scenario's source draws it: a zero weight at the end of the
+# mix leaves every other site's draws as they were
+PATHOLOGIES = ("alpha_slowing", "diffuse_theta", "focal_delta", "spikes", "beta_excess")
 FOCI = ("T3", "T4", "F7", "F8", "T5", "T6", "C3", "C4")
-EVEN_MIX = {name: 1.0 for name in PATHOLOGIES}
+EVEN_MIX = {name: 1.0 for name in PATHOLOGIES[:4]}
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Site:
     blinks_per_s: tuple[float, float] = (0.1, 0.3)
     emg_per_min: float = 2.0  # muscle bursts (20-45 Hz on temporal channels) per minute, normal recordings
     emg_per_min_abnormal: float | None = None  # ... in abnormal recordings (None: as the normal ones)
+    sleep_share: float = 0.0  # share of the normal recordings made in light sleep (slow waves, vertex waves)
     pathology_mix: dict[str, float] = field(default_factory=lambda: dict(EVEN_MIX))
 
 
@@ -58,12 +64,15 @@ NMT_LIKE = Site("nmt_like", 200.0, 50.0, "linked_ears", (2.0, 33.0), 0.3, (3.0, 
                 amplitude=1.6, noise_uv=4.0, noise_exponent=0.0, bad_channels=0.15, age=(28.0, 14.0),
                 blinks_per_s=(0.3, 0.6), emg_per_min=8.0,
                 pathology_mix={"alpha_slowing": 0.5, "diffuse_theta": 0.5, "focal_delta": 1.0, "spikes": 1.5})
-# The negative-transfer case: a source whose abnormal recordings come with many muscle artefacts (restless
-# inpatients) and whose pathology is mostly diffuse slowing, so its model learns a cue the target does not share.
+# The negative-transfer case: a source whose labels ride on cues the target lacks and one it reverses. Its abnormal
+# recordings are sedated, restless inpatients (excess beta, many muscle artefacts), which the target's patients are
+# not; its normal recordings are mostly outpatients recorded in light sleep, so slow activity marks the normal
+# class there, while at the target slowing (focal delta above all) marks the abnormal one.
 TUAB_CONFOUNDED = Site("tuab_confounded", 250.0, 60.0, "common", None, 0.08, (1.0, 5.0), 0.5,
                        amplitude=1.0, noise_uv=1.0, noise_exponent=1.5, bad_channels=0.03, age=(62.0, 12.0),
-                       blinks_per_s=(0.1, 0.3), emg_per_min=0.5, emg_per_min_abnormal=20.0,
-                       pathology_mix={"alpha_slowing": 1.0, "diffuse_theta": 1.0, "focal_delta": 0.1, "spikes": 0.0})
+                       blinks_per_s=(0.1, 0.3), emg_per_min=0.5, emg_per_min_abnormal=20.0, sleep_share=0.8,
+                       pathology_mix={"alpha_slowing": 0.3, "diffuse_theta": 0.0, "focal_delta": 0.0, "spikes": 0.0,
+                                      "beta_excess": 1.0})
 SCENARIOS = {"shift": (TUAB_LIKE, NMT_LIKE), "negative": (TUAB_CONFOUNDED, NMT_LIKE)}
 
 
@@ -85,7 +94,7 @@ class Recording:
     sfreq: float
     data: np.ndarray
     label: int  # 1 = abnormal, as annotated (label noise included)
-    pathology: str  # "none", "drowsy" or one of PATHOLOGIES (the truth behind the label)
+    pathology: str  # "none", "drowsy", "light_sleep" or one of PATHOLOGIES (the truth behind the label)
     age: float = 40.0  # years
 
 
@@ -138,6 +147,18 @@ def muscle(rng: np.random.Generator, sfreq: float) -> np.ndarray:
     return rng.uniform(20, 40) * np.hanning(n) * burst
 
 
+def vertex_wave(rng: np.random.Generator, sfreq: float) -> np.ndarray:
+    """A vertex sharp wave of light sleep: a negative peak (~150 ms) with a smaller positive after it, microvolts."""
+    t = np.arange(int(0.4 * sfreq)) / sfreq
+    return rng.uniform(60, 120) * (-np.exp(-0.5 * ((t - 0.1) / 0.035) ** 2) + 0.35 * np.exp(-0.5 * ((t - 0.22) / 0.05) ** 2))
+
+
+def diffuse(rng: np.random.Generator, mixing: np.ndarray, n: int, sfreq: float, lo: float, hi: float,
+            uv: float) -> np.ndarray:
+    """A scalp-wide rhythm between lo and hi Hz, `uv` microvolts per source before mixing, [21, n]."""
+    return uv * (mixing @ band_noise(rng, len(CHANNELS), n, sfreq, lo, hi)) / np.sqrt(len(CHANNELS)) * 2
+
+
 def alpha_frequency(rng: np.random.Generator, age: float) -> float:
     """The posterior dominant rhythm of a healthy adult: near 10 Hz, a little slower with age past 40."""
     return float(np.clip(rng.normal(10.0 - 0.025 * (age - 40.0), 0.5), 8.5, 11.5))
@@ -150,13 +171,17 @@ def brain(rng: np.random.Generator, n: int, sfreq: float, pathology: str, age: f
     youth = float(np.clip(1 + 0.01 * (40.0 - age), 0.8, 1.4))  # younger brains show larger background
     background = youth * rng.uniform(10, 16) * (mixing @ band_noise(rng, len(CHANNELS), n, sfreq, 0.5, 45, rng.uniform(1.5, 2.0)))
     alpha_freq = rng.uniform(6.5, 8.0) if pathology == "alpha_slowing" else alpha_frequency(rng, age)
-    alpha_uv = rng.uniform(12, 22) * (0.3 if pathology == "drowsy" else 1.0)
+    alpha_uv = rng.uniform(12, 22) * {"drowsy": 0.3, "light_sleep": 0.3, "beta_excess": 0.3}.get(pathology, 1.0)
     posterior = mixing @ weights(POSTERIOR)
     x = background + alpha_uv * np.outer(posterior / posterior.max(), rhythm(rng, n, sfreq, alpha_freq))
     x += np.outer(weights(FRONTOPOLAR), transients(rng, n, sfreq, rng.uniform(*blinks_per_s), blink))
     if pathology in ("diffuse_theta", "drowsy"):
-        theta_uv = rng.uniform(12, 20) if pathology == "diffuse_theta" else rng.uniform(6, 12)
-        x += theta_uv * (mixing @ band_noise(rng, len(CHANNELS), n, sfreq, 4, 7.5)) / np.sqrt(len(CHANNELS)) * 2
+        x += diffuse(rng, mixing, n, sfreq, 4, 7.5, rng.uniform(12, 20) if pathology == "diffuse_theta" else rng.uniform(6, 12))
+    elif pathology == "light_sleep":
+        x += diffuse(rng, mixing, n, sfreq, 3.0, 7.5, rng.uniform(20, 30))
+        x += np.outer(focus_weights("CZ", width=0.5), transients(rng, n, sfreq, rng.uniform(0.1, 0.3), vertex_wave))
+    elif pathology == "beta_excess":
+        x += diffuse(rng, mixing, n, sfreq, 14, 25, rng.uniform(5, 9))
     elif pathology == "focal_delta":
         focus = focus_weights(rng.choice(FOCI))
         x += rng.uniform(30, 50) * np.outer(focus, band_noise(rng, 1, n, sfreq, 0.8, 3.0)[0])
@@ -198,8 +223,12 @@ def simulate(site: Site, count: int, abnormal_share: float, seed: int, prefix: s
     out = []
     mix = np.array([site.pathology_mix.get(name, 0.0) for name in PATHOLOGIES])
     for i, sick in enumerate(abnormal):
-        pathology = str(rng.choice(PATHOLOGIES, p=mix / mix.sum()) if sick else
-                        ("drowsy" if rng.random() < config.drowsy_share else "none"))
+        if sick:
+            pathology = str(rng.choice(PATHOLOGIES, p=mix / mix.sum()))
+        elif site.sleep_share and rng.random() < site.sleep_share:  # no draw where no one sleeps: other sites unchanged
+            pathology = "light_sleep"
+        else:
+            pathology = "drowsy" if rng.random() < config.drowsy_share else "none"
         label = int(sick) ^ int(rng.random() < config.label_noise)
         age = float(np.clip(rng.normal(*site.age), 2, 95))
         emg = site.emg_per_min_abnormal if sick and site.emg_per_min_abnormal is not None else site.emg_per_min

@@ -46,8 +46,8 @@ class EEGOptions(BaseModel):
     crop_max_s: float = Field(300.0, gt=0, description="at most this many seconds kept after the start (the paper's 300)")
     simulated_s: float = Field(30.0, gt=0, description="offline: seconds simulated after the skipped start (2 CPU cores)")
     scenario: Literal["shift", "negative"] = Field("shift", description="offline: 'shift' (sites differ, the source "
-                                                   "is relevant) or 'negative' (the source's labels ride on a cue the "
-                                                   "target lacks: the negative-transfer case)")
+                                                   "is relevant) or 'negative' (the source's labels ride on cues the "
+                                                   "target lacks or reverses: the negative-transfer case)")
     source_dir: str | None = Field(None, description="split 'local': the TUH Abnormal folder")
     target_dir: str | None = Field(None, description="split 'local': the NMT folder (with Labels.csv)")
 
@@ -105,7 +105,7 @@ class EEGTransfer(Task):
     Options = EEGOptions
     label_options: ClassVar[tuple[str, ...]] = ("scenario",)  # every board says which site pair it is
     spec = TaskSpec(
-        name="eeg_transfer", family="eeg", version="2", paper="https://arxiv.org/abs/2309.10910",
+        name="eeg_transfer", family="eeg", version="3", paper="https://arxiv.org/abs/2309.10910",
         description="Abnormal-EEG detection at a target site with few labels: source-only, target-from-scratch and "
                     "pretrained-then-fine-tuned at several label fractions; recording-level AUROC and balanced accuracy.",
         splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="auroc", requires="eeg_classifier",
