@@ -37,6 +37,11 @@ def to_tensor(images: np.ndarray, masks: np.ndarray) -> torch.Tensor:
     return torch.cat([x, torch.from_numpy(masks.astype(np.float32))[:, None]], dim=1)
 
 
+def to_image(output: torch.Tensor) -> np.ndarray:
+    """[1, 3, H, W] in [0, 1] -> uint8 [H, W, 3]."""
+    return (output[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+
+
 def crop_corner(text: TextImage, crop: int, text_share: float, rng: np.random.Generator) -> tuple[int, int]:
     """Top-left corner of a training crop: around a random word pixel (jittered) or anywhere."""
     size = text.image.shape[0]
@@ -84,12 +89,16 @@ class TorchEraser(TextEraser):
         self.losses = train_steps(self.module, p.steps, p.lr, WEIGHT_DECAY, loss)
 
     @torch.no_grad()
-    def erase(self, image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    def outputs(self, image: np.ndarray, mask: np.ndarray | None) -> list[torch.Tensor]:
+        """Every reconstruction the network returns for one image (one per iteration for an iterative network),
+        each [1, 3, H, W] in [0, 1]."""
         height, width = image.shape[:2]
         mask = np.zeros((height, width), bool) if mask is None else mask
         x = to_tensor(image[None], mask[None]).to(self.device)
-        out = self.module(pad_to_stride(x, UNet.STRIDE))[-1][..., :height, :width]
-        return (out.clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+        return [out[..., :height, :width].clamp(0, 1) for out in self.module(pad_to_stride(x, UNet.STRIDE))]
+
+    def erase(self, image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        return to_image(self.outputs(image, mask)[-1])
 
     def parameter_count(self) -> int:
         return parameter_count(self.module)
