@@ -291,3 +291,18 @@ def test_local_anypattern_folder_runs_and_bad_folders_get_one_line(tmp_path):
     assert proc.returncode == 2 and "ground-truth file" in proc.stderr and "Traceback" not in proc.stderr
     proc = harness_cli("run", "--method", "tiny_image", "--split", "local", "--out", str(out))
     assert proc.returncode == 2 and "data_dir" in proc.stderr
+
+
+def test_logged_scores_keep_the_float32_order_and_ties():
+    from tasks.copy_detection.task import top_predictions
+
+    rng = np.random.default_rng(3)
+    scores = (rng.normal(size=500) * 1e-3 + 0.5).astype(np.float32)
+    scores[10:20] = scores[5]  # ties
+    scores[30] = np.nextafter(scores[5], np.float32(1))  # a neighbour one float32 step above
+    listed = top_predictions(scores, [f"R{i}" for i in range(500)], 500)
+    logged = np.array([s for _, s in listed])
+    exact = scores[[int(ref[1:]) for ref, _ in listed]]
+    assert (np.diff(logged) <= 0).all() and (np.diff(exact) <= 0).all()
+    np.testing.assert_array_equal(np.diff(logged) == 0, np.diff(exact) == 0)  # the same ties, no new ones
+    assert all(len(repr(s)) <= 12 for _, s in listed)  # shortest float32 decimals, not float64 reprs
