@@ -87,5 +87,6 @@ def main() -> None:
         for a, b, what in pairs:
             print(f"  {setting:8s} {a[0]} it @ {a[1]} - {b[0]} it @ {b[1]} ({what}): {paired(last[a][setting], last[b][setting])}")
 
+
 if __name__ == "__main__":
     main()

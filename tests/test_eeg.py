@@ -82,12 +82,12 @@ def test_sites_differ_the_way_tuab_and_nmt_do():
 
 def test_simulated_sets_are_seeded_and_balanced_as_asked():
     target = simulate(NMT_LIKE, 40, 0.15, 0, "nmt-train")
-    assert sum(r.pathology not in ("none", "drowsy") for r in target) == 6
+    assert sum(r.abnormal for r in target) == 6
     again = simulate(NMT_LIKE, 40, 0.15, 0, "nmt-train")
     assert all(np.array_equal(a.data, b.data) for a, b in zip(target, again))
     other = simulate(NMT_LIKE, 40, 0.15, 0, "nmt-eval")
     assert not np.array_equal(target[0].data, other[0].data) and target[0].sfreq == 200.0
-    flipped = sum(r.label != (r.pathology not in ("none", "drowsy")) for r in simulate(TUAB_LIKE, 200, 0.5, 1, "x"))
+    flipped = sum(r.label != r.abnormal for r in simulate(TUAB_LIKE, 200, 0.5, 1, "x"))
     assert 5 <= flipped <= 30  # about 8% label noise
 
 
@@ -191,14 +191,14 @@ def make_local_corpora(root: Path) -> tuple[Path, Path]:
     tuab = root / "tuh_eeg_abnormal" / "v3.0.0" / "edf"
     config = SimulationConfig(duration_s=75.0)  # the default crop skips 60 s
     for i, r in enumerate(simulate(TUAB_LIKE, 6, 0.5, 7, "tuab", config)):
-        status = "abnormal" if r.pathology not in ("none", "drowsy") else "normal"
+        status = "abnormal" if r.abnormal else "normal"
         split = "train" if i < 4 else "eval"
         write_edf(tuab / split / status / "01_tcp_ar" / f"aaaaaa{i:02d}_s001_t000.edf", r.data, r.sfreq,
                   [f"EEG {c}-REF" for c in CHANNELS])
     nmt = root / "nmt_scalp_eeg_dataset"
     rows = []
     for i, r in enumerate(simulate(NMT_LIKE, 10, 0.5, 7, "nmt", config)):
-        status = "abnormal" if r.pathology not in ("none", "drowsy") else "normal"
+        status = "abnormal" if r.abnormal else "normal"
         split = "train" if i < 6 else "eval"
         write_edf(nmt / status / split / f"{i:04d}.edf", r.data, r.sfreq, [f"{c}-LE" for c in CHANNELS])
         rows.append(f"{i:04d}.edf,{status},40,M,{split}")
@@ -265,7 +265,7 @@ def relative_band_powers(recordings) -> tuple[np.ndarray, np.ndarray, np.ndarray
     x, groups = band_power_features(recordings)
     x = x.reshape(len(x), len(CHANNELS), 5)
     shares = (x - np.log(np.exp(x).sum(-1, keepdims=True))).mean(1)
-    truth = np.array([recordings[g].pathology not in ("none", "drowsy", "light_sleep") for g in groups])
+    truth = np.array([recordings[g].abnormal for g in groups])
     return shares, np.array([recordings[g].label for g in groups]), truth
 
 
@@ -284,7 +284,7 @@ def test_negative_scenario_sources_labels_ride_on_cues_the_target_lacks_or_rever
     assert {r.pathology for r in negative} <= {"none", "drowsy", "light_sleep", "alpha_slowing", "beta_excess"}
     temporal = [CHANNELS.index(c) for c in ("T3", "T4")]
     muscle = [float(band(*spectrum(preprocess(r.data, r.sfreq)[temporal], 100.0), 30, 45).mean()) for r in negative]
-    sick = [r.pathology not in ("none", "drowsy", "light_sleep") for r in negative]
+    sick = [r.abnormal for r in negative]
     assert roc_auc_score(sick, muscle) > 0.9  # muscle artefacts tell the source's classes apart
 
     x_target, y_target, truth_target = relative_band_powers(simulate(target, 40, 0.5, 7, "t", config))

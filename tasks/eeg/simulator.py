@@ -97,6 +97,11 @@ class Recording:
     pathology: str  # "none", "drowsy", "light_sleep" or one of PATHOLOGIES (the truth behind the label)
     age: float = 40.0  # years
 
+    @property
+    def abnormal(self) -> bool:
+        """The truth behind the (noisy) label: the recording carries a pathology."""
+        return self.pathology in PATHOLOGIES
+
 
 def band_noise(rng: np.random.Generator, sources: int, n: int, sfreq: float, lo: float, hi: float,
                exponent: float = 0.0) -> np.ndarray:
