@@ -1,13 +1,13 @@
 """Records as a pandas table, grouped into boards of comparable runs, ranked (ties shared), with Pareto fronts.
 
-A *board* is one setting in which results may be ranked against each other: one task, one hardware key,
-one model and dtype, one split, one set of task options and one sample limit. Nothing is ever ranked
-across boards, so records from different hardware never compete.
+A *board* is one setting in which results may be ranked against each other (`harness.identity.BoardKey`, the same
+key pairing, grid resume and `validate` use): one task version, its options in canonical form, one split, sample
+limit and seed, one model and dtype, one hardware key. Nothing is ever ranked across boards, so records from
+different hardware never compete.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,19 +15,15 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import HarnessError
+from harness.identity import board_key, canonical, canonical_options, canonical_params
 from harness.integrity import Checker
 from harness.record import ResultRecord
 from harness.registry import TASKS
 from harness.store import load_record, record_paths, safe_name
 
-BOARD_KEYS = ["task", "task_version", "hardware", "model", "dtype", "split", "limit", "options_key"]
-CONFIG_KEYS = [*BOARD_KEYS, "method", "params_key", "seed"]
+CONFIG_KEYS = ["board", "method", "params_key"]
 RANKED_STATUSES = ("complete",)
 UNSET = object()
-
-
-def canonical(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass
@@ -77,8 +73,9 @@ def record_row(item: LoadedRecord) -> dict[str, object]:
         "model": r.method.base_model.id if r.method.base_model else "none",
         "dtype": r.method.base_model.dtype if r.method.base_model else "-",
         "hardware": str(r.environment.get("hardware_key", "unknown")), "split": r.task.split,
-        "limit": r.config.limit if r.config.limit is not None else -1, "options_key": canonical(r.task.options),
-        "params_key": canonical(r.method.params), "seed": r.config.seed, "status": r.status, "error": r.error or "",
+        "limit": r.config.limit if r.config.limit is not None else -1,
+        "options_key": canonical(canonical_options(r.task.name, r.task.options)), "board": board_key(r).id(),
+        "params_key": canonical(canonical_params(r.method.name, r.method.params)), "seed": r.config.seed, "status": r.status, "error": r.error or "",
         "main_metric": r.main_metric, "value": main.value if main else None,
         "ci_low": main.ci95[0] if main and main.ci95 else None, "ci_high": main.ci95[1] if main and main.ci95 else None,
         "higher_is_better": main.higher_is_better if main else True, "n": main.n if main else None,
@@ -104,7 +101,6 @@ def records_frame(items: list[LoadedRecord]) -> pd.DataFrame:
     if not items:
         raise HarnessError("no result records found: run `harness run --method NAME` first, or pass --results")
     frame = pd.DataFrame([record_row(i) for i in items])
-    frame["board"] = frame[BOARD_KEYS].astype(str).agg("|".join, axis=1).map(lambda k: hashlib.sha256(k.encode()).hexdigest()[:10])
     newest = frame.groupby(CONFIG_KEYS, dropna=False)["created_at"].transform("max")
     frame["current"] = frame["created_at"] == newest
     frame["rank"] = pd.NA
@@ -164,6 +160,8 @@ def board_label(board: pd.DataFrame, task_frame: pd.DataFrame) -> str:
     parts = [str(first["hardware"]), f"{first['model']} ({first['dtype']})", f"split {first['split']}"]
     if first["limit"] != -1:
         parts.append(f"limit {first['limit']}")
+    if first["seed"] != 0:
+        parts.append(f"seed {first['seed']}")
     usual = usual_options(task_frame, first["task"])
     options = json.loads(first["options_key"])
     named = set(getattr(TASKS.get(first["task"]), "label_options", ())) if first["task"] in TASKS.names() else set()

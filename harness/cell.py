@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.errors import HarnessError
+from harness.identity import distinct_options, distinct_params
 from harness.lifeline import Interrupted, bind_to_parent
 from harness.paired import compare_with, find_reference
 from harness.record import (Artifacts, BaseModelInfo, Comparison, DatasetInfo, HarnessInfo, MethodInfo, Performance, ResultRecord,
@@ -54,10 +55,14 @@ class CellSpec(BaseModel):
     parent_pid: int | None = None  # the worker stops when this process is gone
 
     def config_hash(self) -> str:
-        keys = {"task", "task_options", "method", "method_params", "model", "dtype", "split", "limit", "seed", "device"}
+        """Options and parameters enter in canonical form (harness.identity), so that an option added later with a
+        default that keeps behaviour leaves the hash, and so the runs --resume finds, as they were."""
+        keys = {"task", "method", "model", "dtype", "split", "limit", "seed", "device"}
         if self.sample_ids is not None:
             keys.add("sample_ids")
-        return hashlib.sha256(json.dumps(self.model_dump(include=keys), sort_keys=True).encode()).hexdigest()[:8]
+        identity = {**self.model_dump(include=keys), "task_options": distinct_options(self.task, self.task_options),
+                    "method_params": distinct_params(self.method, self.method_params)}
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
 
     def lock_name(self) -> str:
         """The cell's lock in its results folder: task, method and configuration."""

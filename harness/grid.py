@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cell import CellSpec, record_beside, run_logs
+from harness.cell import CellSpec
 from harness.errors import HarnessError
+from harness.identity import canonical, distinct_options, distinct_params
+from harness.models import EMBEDDED_ID, default_dtype
+from harness.record import ResultRecord
 from harness.registry import METHODS, TASKS
 from harness.store import load_record, safe_name
 
@@ -138,18 +141,35 @@ def reference_first(specs: list[CellSpec]) -> list[CellSpec]:
     return sorted(specs, key=lambda s: TASKS.get(s.task).reference_method() != s.method)
 
 
+def runs_configuration(record: ResultRecord, spec: CellSpec) -> bool:
+    """Whether a record ran the cell's configuration: options and parameters compared in canonical form (so a record
+    made before an option was added still counts), the embedded model and the default dtype as the cell resolves
+    them, `auto` matching the device the record ran on."""
+    uses_model = TASKS.get(spec.task).spec.uses_model
+    base = record.method.base_model
+    if uses_model and (base is None or base.id != (spec.model or EMBEDDED_ID)
+                       or base.dtype != (spec.dtype or default_dtype(record.config.device))):
+        return False
+    return (record.task.name == spec.task and record.method.name == spec.method and record.task.split == spec.split
+            and record.config.limit == spec.limit and record.config.seed == spec.seed
+            and record.config.sample_ids == spec.sample_ids and spec.device in ("auto", record.config.device)
+            and canonical(distinct_options(spec.task, record.task.options)) == canonical(distinct_options(spec.task, spec.task_options))
+            and canonical(distinct_params(spec.method, record.method.params)) == canonical(distinct_params(spec.method, spec.method_params)))
+
+
 def complete_record(spec: CellSpec, hardware_keys: set[str] | None) -> Path | None:
-    """The newest complete record of exactly this configuration under the cell's results folder, made by the
-    task and method versions of today's code on one of `hardware_keys` (None: any); None if there is none."""
+    """The newest complete record of the cell's configuration under its results folder, made by the task and method
+    versions of today's code on one of `hardware_keys` (None: any); None if there is none."""
     task = TASKS.get(spec.task)(spec.task_options)
     method = METHODS.get(spec.method)(spec.method_params)
-    for log in run_logs(Path(spec.out) / safe_name(spec.task) / safe_name(spec.method), spec, "*/*/"):
-        path = record_beside(log)
-        if not path.exists():
-            continue
-        record = load_record(path)
+    found = []
+    for path in (Path(spec.out) / safe_name(spec.task) / safe_name(spec.method)).glob("*/*/*.json"):
+        try:
+            record = load_record(path)
+        except HarnessError:
+            continue  # an unreadable record is validate's business; the cell then runs again
         if (record.status == "complete" and record.task.version == task.spec.version
-                and record.method.version == method.version
+                and record.method.version == method.version and runs_configuration(record, spec)
                 and (hardware_keys is None or record.environment.get("hardware_key") in hardware_keys)):
-            return path
-    return None
+            found.append((record.created_at, path))
+    return max(found)[1] if found else None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.identity import canonical, canonical_options
 from harness.paired import recompute
 from harness.record import MetricValue, ResultRecord
 from harness.registry import TASKS
@@ -109,7 +110,8 @@ class Checker:
         self._split: list[Sample] = []
 
     def generated(self, task: Task, record: ResultRecord) -> dict[str, Sample]:
-        key = (record.task.name, repr(sorted(record.task.options.items())), record.config.limit, record.config.seed)
+        key = (record.task.name, canonical(canonical_options(record.task.name, record.task.options)), record.config.limit,
+               record.config.seed)
         if key != self._split_key:
             self._split, self._split_key = task.samples(GENERATED_SPLIT, record.config.limit, record.config.seed), key
         wanted = set(record.config.sample_ids) if record.config.sample_ids is not None else None

@@ -115,12 +115,17 @@ def check_model_available(model_id: str | None) -> None:
         )
 
 
+def default_dtype(device: str) -> str:
+    """The dtype a model loads in when --dtype is not given: bfloat16 on CUDA, float32 elsewhere."""
+    return "bfloat16" if device == "cuda" else "float32"
+
+
 def load_causal_lm(model_id: str | None, device: str, dtype: str | None = None) -> LoadedModel:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     check_model_available(model_id)
-    torch_dtype = getattr(torch, dtype) if dtype else (torch.bfloat16 if device == "cuda" else torch.float32)
+    torch_dtype = getattr(torch, dtype or default_dtype(device))
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
     if model_id is None:
         folder, revision = _dequantised_folder(embedded_gguf())

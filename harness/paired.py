@@ -2,13 +2,12 @@
 
 Differences are taken on the ids both runs scored; the interval is a paired bootstrap that resamples those ids
 (each resample keeps a sample's two scores together); binary metrics also get McNemar's exact test on the
-discordant pairs. The reference run is found on the same board (task options, split, seed, model) in the same
+discordant pairs. The reference run is found on the same board (`harness.identity.board_key`) in the same
 results folder and pinned by run id and samples sha256, so `harness validate` can recompute the comparison.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,21 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.stats import binomtest
 
+from harness.identity import same_board
 from harness.record import Comparison, PairedMetric, ResultRecord
 from harness.stats import BOOTSTRAP_RESAMPLES
 from harness.store import SAMPLES_SUFFIX, SampleLog, load_record, sha256_file
 
 if TYPE_CHECKING:
     from harness.task import Task
-
-
-def same_board(a: ResultRecord, b: ResultRecord) -> bool:
-    """Two records whose samples are the same items: task version and options, split, seed and base model."""
-    def key(r: ResultRecord) -> tuple:
-        base = r.method.base_model
-        return (r.task.name, r.task.version, json.dumps(r.task.options, sort_keys=True), r.task.split, r.config.seed,
-                None if base is None else (base.id, base.revision, base.dtype))
-    return key(a) == key(b)
 
 
 def find_reference(record: ResultRecord, folder: Path) -> tuple[ResultRecord, Path] | None:
@@ -113,6 +104,10 @@ def recompute(task: "Task", record: ResultRecord, path: Path, rows: list[dict[st
     reference = load_record(reference_path)
     if reference.run_id != pinned.run_id or reference.artifacts is None:
         return f"the reference record {pinned.record} is not run {pinned.run_id}"
+    if reference.method.name != pinned.reference or reference.status != "complete":
+        return f"the reference record {pinned.record} is not a complete run of {pinned.reference}"
+    if not same_board(record, reference):
+        return f"the reference record {pinned.record} is on another board (task options, split, limit, seed, model or hardware differ)"
     if sha256_file(reference_path.parent / reference.artifacts.samples) != pinned.samples_sha256:
         return f"the samples of reference run {pinned.run_id} changed since the comparison was made"
     return compare_with(task, rows, path, reference, reference_path, record.config.seed).model_copy(update={"record": pinned.record})

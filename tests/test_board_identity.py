@@ -1,0 +1,67 @@
+"""One board key for pairing, the site's boards, grid resume and validate: options are compared in canonical form,
+so a record made before an option was added (with a default that keeps behaviour) stays on its board."""
+
+from __future__ import annotations
+
+import json
+
+from harness.board import load_all, records_frame
+from harness.cell import CellSpec
+from harness.identity import canonical_options, distinct_options
+from harness.registry import TASKS
+from harness.versus import with_versus
+from tests.conftest import harness_cli
+from tests.test_cli import records
+
+ADDED_LATER = ("columns", "data_split")  # passkey's real-data options, added after its committed records were made
+
+
+def test_canonical_options_complete_and_reduce_by_the_installed_defaults():
+    defaults = TASKS.get("passkey").Options().model_dump(mode="json")
+    older = {k: v for k, v in defaults.items() if k not in ADDED_LATER}
+    assert set(ADDED_LATER) <= set(defaults) and older != defaults
+    assert canonical_options("passkey", older) == canonical_options("passkey", defaults) == defaults
+    assert distinct_options("passkey", older) == distinct_options("passkey", defaults) == {}
+    changed = {**older, "lengths": [256]}
+    assert distinct_options("passkey", changed) == {"lengths": [256]}
+    assert canonical_options("passkey", {"gone": 1}) == {**defaults, "gone": 1}  # an option the task lost stays apart
+    assert canonical_options("no_such_task", {"a": 1}) == {"a": 1}  # not installed: compared as written
+
+
+def test_a_configuration_hash_survives_an_added_option_at_its_default():
+    defaults = TASKS.get("passkey").Options().model_dump(mode="json")
+    older = {k: v for k, v in defaults.items() if k not in ADDED_LATER}
+    today, before = (CellSpec(task="passkey", task_options=o, method="full") for o in (defaults, older))
+    assert today.config_hash() == before.config_hash()
+    assert CellSpec(task="passkey", task_options={**defaults, "lengths": [256]}, method="full").config_hash() != today.config_hash()
+
+
+def test_a_new_run_lands_on_the_board_of_a_reference_made_before_an_option_was_added(tiny_model_dir, tmp_path):
+    out = tmp_path / "results"
+    small = ["--task", "passkey", "--task-arg", "lengths=[256]", "--task-arg", "depths=[0.0,1.0]", "--repeats", "1",
+             "--warmups", "0", "--model", str(tiny_model_dir), "--out", str(out)]
+    assert harness_cli("run", "--method", "full", *small).returncode == 0
+    [full_path] = records(out)
+    older = json.loads(full_path.read_text())
+    assert set(ADDED_LATER) <= set(older["task"]["options"])
+    for key in ADDED_LATER:  # the record as the task wrote it before these options existed
+        del older["task"]["options"][key]
+    full_path.write_text(json.dumps(older))
+
+    assert harness_cli("run", "--method", "lacache", "--method-arg", "span=2", *small).returncode == 0
+    [lacache_path] = [p for p in records(out) if "/lacache/" in str(p)]
+    comparison = json.loads(lacache_path.read_text())["comparison"]
+    assert comparison["run_id"] == older["run_id"] and comparison["metrics"]["exact_match"]["n"] == 2
+    assert harness_cli("validate", str(out)).returncode == 0
+
+    frame = with_versus(records_frame(load_all(out)), {i.record.run_id: i for i in load_all(out)})
+    assert frame["board"].nunique() == 1  # the site shows one board, paired against the older full record
+    assert frame.set_index("method").loc["lacache", "delta_how"] == "paired"
+
+    grid = harness_cli("run", "--method", "full,lacache", "--method-arg", "span=2", *small)
+    assert grid.returncode == 0 and grid.stdout.count("already complete; kept") == 2, grid.stdout
+
+    older["task"]["options"]["depths"] = [0.5]  # now the reference is on another board than its comparison says
+    full_path.write_text(json.dumps(older))
+    proc = harness_cli("validate", str(out))
+    assert proc.returncode == 1 and f"reference record {comparison['record']} is on another board" in proc.stderr
