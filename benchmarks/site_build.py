@@ -3,7 +3,7 @@
     python benchmarks/site_build.py [--records 1000]
 
 Records are spread over 50 methods, 4 hardware keys and seeds (10 samples each, every one valid for
-`harness validate`); the build renders every page, plot, heatmap, paged samples and download.
+`harness validate`); the build renders every page, plot, heatmap, per-run samples file and download.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.identity import board_key, canonical, canonical_options, canonical_params
-from harness.integrity import Checker
+from harness.integrity import check_paths
 from harness.record import ResultRecord
 from harness.registry import TASKS
 from harness.store import load_record, record_paths, safe_name
@@ -50,10 +50,9 @@ def load_all(results: Path) -> list[LoadedRecord]:
 
 def vetted(results: Path) -> Vetted:
     """Every record under `results`, checked as `harness validate` checks it."""
-    checker = Checker()
     found = Vetted([], [], [])
-    for path in record_paths(results):
-        report = checker.check(path)
+    paths = list(record_paths(results))
+    for path, report in zip(paths, check_paths(paths)):
         found.warnings += report.warnings
         if report.ok:
             found.items.append(LoadedRecord(load_record(path), path))

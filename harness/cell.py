@@ -25,7 +25,8 @@ from harness.paired import compare_with, find_reference
 from harness.record import (Artifacts, BaseModelInfo, Comparison, DatasetInfo, HarnessInfo, MethodInfo, Performance, ResultRecord,
                             RunConfig, Status, TaskInfo)
 from harness.reproduce import reproduce_command
-from harness.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, load_record, safe_name, sha256_file, write_record
+from harness.store import (COMPRESSED_SUFFIX, SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, load_record, log_run_id, safe_name,
+                           samples_sha256, store_compressed, write_record)
 from harness.task import Sample
 
 EXIT_BAD_INPUT = 2
@@ -75,13 +76,15 @@ def new_run_id(spec: CellSpec) -> str:
 
 
 def run_logs(root: Path, spec: CellSpec, pattern: str = "") -> list[Path]:
-    """Samples logs of this exact configuration under `root` (`pattern` adds folder levels), newest first."""
-    return sorted(root.glob(f"{pattern}*-{spec.config_hash()}{SAMPLES_SUFFIX}"), key=lambda p: p.name, reverse=True)
+    """Samples logs (plain or compressed) of this exact configuration under `root` (`pattern` adds folder levels),
+    newest first."""
+    found = [p for suffix in (SAMPLES_SUFFIX, COMPRESSED_SUFFIX) for p in root.glob(f"{pattern}*-{spec.config_hash()}{suffix}")]
+    return sorted(found, key=lambda p: p.name, reverse=True)
 
 
 def record_beside(log: Path) -> Path:
     """The record path of the run that wrote this samples log."""
-    return log.with_name(log.name.removesuffix(SAMPLES_SUFFIX) + ".json")
+    return log.with_name(log_run_id(log) + ".json")
 
 
 def finished(log: Path) -> bool:
@@ -94,7 +97,7 @@ def resumable_run(folder: Path, spec: CellSpec) -> str | None:
     """The newest run of this exact configuration whose samples were logged but whose record is not complete."""
     for log in run_logs(folder, spec):
         if not finished(log):
-            return log.name.removesuffix(SAMPLES_SUFFIX)
+            return log_run_id(log)
     return None
 
 
@@ -133,7 +136,11 @@ def compare_with_reference(task: Any, method_name: str, record: ResultRecord, ro
     if reference is None or reference == method_name:
         return None
     found = find_reference(record, cell_dir(out, record.task.name, reference, model_id, hardware_key))
-    return None if found is None else compare_with(task, rows, path, *found, seed)
+    try:
+        return None if found is None else compare_with(task, rows, path, *found, seed)
+    except HarnessError as exc:  # an unreadable reference costs the comparison, never this run's record
+        print(f"warning: not paired with {reference}: {exc}", file=sys.stderr)
+        return None
 
 
 def select_samples(samples: list[Sample], ids: list[str] | None) -> list[Sample]:
@@ -244,9 +251,11 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
     record.task.dataset = DatasetInfo(source=source, revision_or_sha256=revision, n_total=len(samples), n_evaluated=len(rows))
     record.performance = performance
     if log.path.exists():
-        record.artifacts = Artifacts(samples=log.path.name, sha256=sha256_file(log.path))
+        record.artifacts = Artifacts(samples=log.path.name, sha256=samples_sha256(log.path))
     try:
         write_record(path, record)
+        if record.status == "complete" and record.artifacts is not None:
+            store_compressed(record, path, log.path)
     except OSError as exc:
         if exc.errno in FULL_DISK:
             raise full_disk(folder, len(rows)) from None

@@ -1,4 +1,4 @@
-"""The `harness` command line: list, run, merge, show, rescore, validate, verify, site, export, schema."""
+"""The `harness` command line: list, run, merge, compact, show, rescore, validate, verify, site, export, schema."""
 
 from __future__ import annotations
 
@@ -45,7 +45,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.cell import CellSpec
     from harness.executors import EXECUTORS, RayOptions
     from harness.grid import Shard, plan_grid, reference_first, split_list
     from harness.models import check_model_available
@@ -93,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for record, path in records:
         console.print(f"  {record.task.name}: {path}")
     console.print(f"\nLook at a run with `harness show RUN_ID_OR_PATH`; check records with `harness validate {args.out}`; "
-                  f"build the leaderboard with `harness site --results {args.out}` and open site/index.html.")
+                  f"build the leaderboard with `harness site --results {args.out} --serve`.")
     failed = [o for o in outcomes if o.status in ("failed", "oom")]
     return 1 if failed else 0
 
@@ -106,6 +105,17 @@ def cmd_merge(args: argparse.Namespace) -> int:
     console.print(f"merged {len(args.folders)} folder(s) into {args.into}: {report.records} record(s), "
                   f"{report.copied} file(s) copied, {report.identical} already there and identical")
     return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from harness.compact import compact
+
+    report = compact(args.results)
+    for line in report.problems:
+        print(f"error: {line}", file=sys.stderr)
+    print(f"{report.compressed} samples log(s) compressed, {report.already} already compressed, "
+          f"{len(report.problems)} left as they were")
+    return 1 if report.problems else 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -151,21 +161,29 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.integrity import Checker
-    from harness.store import record_paths
+    from harness.changes import changed_files
+    from harness.integrity import check_paths
+    from harness.store import COMPRESSED_SUFFIX, SAMPLES_SUFFIX, record_paths
 
-    checker = Checker()
-    count, problems = 0, 0
-    for root in args.paths:
-        for path in record_paths(Path(root)):
-            count += 1
-            report = checker.check(path)
-            for line in report.warnings:
-                print(f"warning: {line}", file=sys.stderr)
-            for line in report.problems:
-                print(f"error: {line}", file=sys.stderr)
-            problems += len(report.problems)
-    print(f"{count} record(s) checked, {problems} problem(s)")
+    if args.jobs is not None and args.jobs < 1:
+        raise HarnessError(f"--jobs must be at least 1, got {args.jobs}")
+    paths = [path for root in args.paths for path in record_paths(Path(root))]
+    changed = None if args.changed_since is None else changed_files(args.changed_since, [Path(p) for p in args.paths])
+
+    def deep(path: Path) -> bool:  # a record the change adds or modifies, or whose samples it touches
+        return changed is None or any((path.parent / name).resolve() in changed
+                                      for name in (path.name, path.stem + SAMPLES_SUFFIX, path.stem + COMPRESSED_SUFFIX))
+
+    problems = 0
+    reports = check_paths(paths, deep, args.jobs)
+    for report in reports:
+        for line in report.warnings:
+            print(f"warning: {line}", file=sys.stderr)
+        for line in report.problems:
+            print(f"error: {line}", file=sys.stderr)
+        problems += len(report.problems)
+    scope = "" if changed is None else f" ({sum(map(deep, paths))} changed since {args.changed_since} re-scored against their split)"
+    print(f"{len(paths)} record(s) checked{scope}, {problems} problem(s)")
     return 1 if problems else 0
 
 
@@ -203,15 +221,30 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_site(args: argparse.Namespace) -> int:
     from harness.report import console
-    from harness.site import build_site
+    from harness.site import build_site, needs_build, serve, site_server
 
-    built = build_site(args.results, args.out)
-    for line in built.warnings:
-        print(f"warning: {line}", file=sys.stderr)
-    for path, problems in built.rejected:
-        print(f"warning: left out {path}: {problems[0]}", file=sys.stderr)
-    console.print(f"built {args.out}/ from {len(built.items)} record(s), {len(built.rejected)} left out (listed on "
-                  f"rejected.html): open {args.out / 'index.html'} in a browser (or serve it: python -m http.server -d {args.out})")
+    server = site_server(args.out, args.port) if args.serve else None  # a port in use fails before the build
+    try:
+        if server is None or needs_build(args.results, args.out):
+            built = build_site(args.results, args.out)
+            for line in built.warnings:
+                print(f"warning: {line}", file=sys.stderr)
+            for path, problems in built.rejected:
+                print(f"warning: left out {path}: {problems[0]}", file=sys.stderr)
+            hint = "" if server else f": open {args.out / 'index.html'} in a browser, or serve it with `harness site --serve`"
+            console.print(f"built {args.out}/ from {len(built.items)} record(s), {len(built.rejected)} left out (listed "
+                          f"on rejected.html){hint}")
+        else:
+            console.print(f"{args.out}/ is up to date with {args.results}/ (no record or samples log is newer): not rebuilt")
+    except BaseException as exc:
+        if server is not None:
+            server.server_close()
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"error: interrupted; {args.out}/ is left as it was before this build", file=sys.stderr)
+            return 130
+        raise
+    if server is not None:
+        serve(server, args.out)
     return 0
 
 
@@ -287,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", type=Path, default=Path("results"), help="the folder to merge into (default: results)")
     p.set_defaults(func=cmd_merge)
 
+    p = sub.add_parser("compact", help="store complete runs' samples logs gzip-compressed (records keep their content sha256)")
+    p.add_argument("results", type=Path, nargs="?", default=Path("results"))
+    p.set_defaults(func=cmd_compact)
+
     p = sub.add_parser("show", help="summarise all records, or one run in detail")
     p.add_argument("run", nargs="?", help="run id or record path")
     p.add_argument("--results", type=Path, default=Path("results"))
@@ -301,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check records: schema, samples sha256, outputs re-scored, ids against the split, "
                                         "metrics re-aggregated, unique run ids")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--changed-since", metavar="GIT_REF", help="re-generate the split and re-score outputs only for "
+                   "records added or modified since this git revision (every other check runs on every record)")
+    p.add_argument("--jobs", type=int, help="processes to check with (default: the machine's cores)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("verify", help="re-run N informative offline samples of a record; compare with its samples and metrics")
@@ -311,9 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtol", type=float, default=0.01, help="relative tolerance per metric (default 0.01)")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("site", help="build the static leaderboard site from the records")
+    p = sub.add_parser("site", help="build the static leaderboard site from the records (into build/site; --serve to view it)")
     p.add_argument("--results", type=Path, default=Path("results"))
-    p.add_argument("--out", type=Path, default=Path("site"))
+    p.add_argument("--out", type=Path, default=Path("build/site"), help="folder to build into (default build/site, git-ignored)")
+    p.add_argument("--serve", action="store_true", help="build if needed (no build yet, or newer records), then serve the "
+                   "folder on http://127.0.0.1:PORT/ until Ctrl-C")
+    p.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
     p.set_defaults(func=cmd_site)
 
     p = sub.add_parser("export", help="write a run's latency series as pyperf JSON")

@@ -6,6 +6,7 @@ needs no shared filesystem."""
 
 from __future__ import annotations
 
+import re
 import socket
 import tempfile
 import time
@@ -18,7 +19,7 @@ from harness.errors import HarnessError
 from harness.lock import CellLock
 from harness.registry import TASKS
 from harness.runner import CellOutcome, run_cell_subprocess
-from harness.store import SAMPLES_SUFFIX, ensure_dir, result_files, safe_name, write_text_atomic
+from harness.store import ensure_dir, is_samples_log, result_files, safe_name, write_text_atomic
 
 EXECUTORS = ("local", "ray")
 
@@ -71,7 +72,7 @@ def reference_inputs(spec: CellSpec, out: Path) -> dict[str, bytes]:
     if not folder.is_dir():
         return {}
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in folder.rglob("*")
-            if p.is_file() and (p.suffix == ".json" or p.name.endswith(SAMPLES_SUFFIX))}
+            if p.is_file() and (p.suffix == ".json" or is_samples_log(p))}
 
 
 def run_in_scratch(spec_json: str, inputs: dict[str, bytes]) -> dict[str, Any]:
@@ -106,6 +107,38 @@ def write_returned(out: Path, files: dict[str, bytes]) -> None:
             write_text_atomic(out / rel, data)
 
 
+# Why `ray.init` could not join a cluster, as Ray words it (searched in the exception and its causes; the first
+# match wins), and the fix; anything else keeps Ray's own first line.
+RAY_JOIN_ERRORS = (
+    (r"(?i)InvalidAuthToken|authentication token",
+     "token authentication failed (this process has no token or not the cluster's): give it the cluster's "
+     "token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token) and RAY_AUTH_MODE=token, or start the "
+     "cluster and run this with RAY_AUTH_MODE=disabled"),
+    (r"Version mismatch: The cluster was started with:\s+Ray: (\S+)\s+Python: (\S+)",
+     "version mismatch: the cluster runs Ray {0} on Python {1} and this process does not: install the "
+     "cluster's versions here (pip install 'ray=={0}' on Python {1})"),
+    (r"Timed out while waiting for GCS|Failed to connect to GCS",
+     "no Ray cluster answers there: start one with `ray start --head` or check the address (the head's GCS port)"),
+)
+
+
+def ray_join_error(exc: BaseException, address: str | None) -> str:
+    """One line for a failed `ray.init`: the cause Ray gives and its fix (RAY_JOIN_ERRORS)."""
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    text = "\n".join(str(e) for e in chain)
+    for pattern, message in RAY_JOIN_ERRORS:
+        if match := re.search(pattern, text):
+            cause = message.format(*match.groups())
+            break
+    else:
+        cause = next((line.strip() for line in str(chain[0]).splitlines() if line.strip()), type(chain[0]).__name__)
+    return f"cannot join the Ray cluster at {address or 'auto'}: {cause}"
+
+
 def _start_ray(options: RayOptions) -> Any:
     if options.address:
         check_address(options.address)
@@ -113,7 +146,10 @@ def _start_ray(options: RayOptions) -> Any:
         import ray
     except ImportError:
         raise HarnessError("--executor ray needs Ray: pip install 'harness[ray]' (or pip install ray)") from None
-    ray.init(address=options.address, log_to_driver=False, include_dashboard=False, configure_logging=False)
+    try:
+        ray.init(address=options.address, log_to_driver=False, include_dashboard=False, configure_logging=False)
+    except Exception as exc:  # a ConnectionError would otherwise reach the CLI's OSError (path) handler
+        raise HarnessError(ray_join_error(exc, options.address)) from None
     return ray
 
 

@@ -112,9 +112,3 @@ def board_key(record: ResultRecord) -> BoardKey:
 def same_board(a: ResultRecord, b: ResultRecord) -> bool:
     return board_key(a) == board_key(b)
 
-
-def same_configuration(a: ResultRecord, b: ResultRecord) -> bool:
-    """Same board, same method, same canonical parameters: a re-run of one configuration."""
-    return (same_board(a, b) and a.method.name == b.method.name
-            and canonical(distinct_params(a.method.name, a.method.params))
-            == canonical(distinct_params(b.method.name, b.method.params)))

@@ -10,8 +10,12 @@ breakdowns, `method.applied` and the paired comparison must equal those re-aggre
 from __future__ import annotations
 
 import math
-from collections import Counter
+import os
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +24,17 @@ from harness.identity import canonical, canonical_options
 from harness.paired import recompute
 from harness.record import MetricValue, ResultRecord
 from harness.registry import TASKS
-from harness.store import SampleLog, load_record, read_record, sha256_file, write_record
+from harness.store import SampleLog, load_record, model_slug, read_record, safe_name, samples_sha256, write_record
 from harness.task import Sample, Task
 
 TOLERANCE = 1e-9
+# Generated splits are bit-identical on one machine and equal within this (relative to each array's largest value)
+# across processors and their numeric code paths (benchmarks/split_portability.py): what is compared with a split
+# re-generated here (metas, outputs re-scored) and verify's per-sample scores allow this much.
+ACROSS_MACHINES = 1e-6
 GENERATED_SPLIT = "offline"  # the split every task generates from a seed (SplitSpec)
 SHOWN = 3  # ids named in one problem line
+SPLITS_KEPT = 4  # generated splits a checker keeps (records of one task and its few option sets sit together)
 
 
 def close(a: Any, b: Any, tol: float = TOLERANCE) -> bool:
@@ -67,9 +76,9 @@ def rescored(task: Task, rows: list[dict[str, Any]], samples: dict[str, Sample])
         except Exception as exc:  # noqa: BLE001 - an edited output the scorer cannot read is a finding, not a crash
             bad.append(f"{row['id']} (its output cannot be scored: {type(exc).__name__})")
             continue
-        if not close(again, row["scores"]):
+        if not close(again, row["scores"], ACROSS_MACHINES):
             names = sorted(set(again) | set(row["scores"]))
-            name = next(n for n in names if not close(again.get(n), row["scores"].get(n)))
+            name = next(n for n in names if not close(again.get(n), row["scores"].get(n), ACROSS_MACHINES))
             bad.append(f"{row['id']} ({name}: saved {row['scores'].get(name)}, re-scored {again.get(name)})")
     return bad
 
@@ -95,6 +104,8 @@ class Report:
 
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    run_id: str | None = None  # when the record could be read
+    in_place: bool = False  # it sits in its cell's folder (task/method/model/hardware) under its own run id
 
     @property
     def ok(self) -> bool:
@@ -102,39 +113,43 @@ class Report:
 
 
 class Checker:
-    """Checks records one after another: remembers run ids (duplicates) and the last generated split (its cost)."""
+    """Checks records one after another, remembering the splits it generated (their cost:
+    one per task, version, options, limit and seed, a few kept at a time). `deep=False` skips re-generating the
+    split (ids, metas and outputs re-scored against it), the one check whose cost grows with the task's data."""
 
     def __init__(self) -> None:
-        self.seen: dict[str, Path] = {}
-        self._split_key: tuple[Any, ...] | None = None
-        self._split: list[Sample] = []
+        self._splits: OrderedDict[tuple[Any, ...], tuple[Task, list[Sample]]] = OrderedDict()
 
-    def generated(self, task: Task, record: ResultRecord) -> dict[str, Sample]:
-        key = (record.task.name, canonical(canonical_options(record.task.name, record.task.options)), record.config.limit,
-               record.config.seed)
-        if key != self._split_key:
-            self._split, self._split_key = task.samples(GENERATED_SPLIT, record.config.limit, record.config.seed), key
+    def generated(self, task: Task, record: ResultRecord) -> tuple[Task, dict[str, Sample]]:
+        """The record's split and the task instance that generated it (a task may keep per-split state that its
+        scoring reads, so the two are kept and used together)."""
+        key = (record.task.name, record.task.version, canonical(canonical_options(record.task.name, record.task.options)),
+               record.config.limit, record.config.seed)
+        if key not in self._splits:
+            self._splits[key] = task, task.samples(GENERATED_SPLIT, record.config.limit, record.config.seed)
+            while len(self._splits) > SPLITS_KEPT:
+                self._splits.popitem(last=False)
+        self._splits.move_to_end(key)
+        maker, split = self._splits[key]
         wanted = set(record.config.sample_ids) if record.config.sample_ids is not None else None
-        return {s.id: s for s in self._split if wanted is None or s.id in wanted}
+        return maker, {s.id: s for s in split if wanted is None or s.id in wanted}
 
-    def check(self, path: Path) -> Report:
+    def check(self, path: Path, deep: bool = True) -> Report:
         report = Report()
         try:
             record, report.warnings = read_record(path)
         except HarnessError as exc:
             report.problems.append(str(exc))
             return report
+        report.run_id, report.in_place = record.run_id, in_place(record, path)
         try:
-            report.problems += self._problems(record, path)
+            report.problems += self._problems(record, path, deep)
         except HarnessError as exc:
             report.problems.append(f"{path}: {exc}")
         return report
 
-    def _problems(self, record: ResultRecord, path: Path) -> list[str]:
+    def _problems(self, record: ResultRecord, path: Path, deep: bool = True) -> list[str]:
         problems = []
-        if record.run_id in self.seen:
-            problems.append(f"{path}: run_id {record.run_id} duplicates {self.seen[record.run_id]}")
-        self.seen[record.run_id] = path
         if path.stem != record.run_id:
             problems.append(f"{path}: the file name does not match its run_id {record.run_id}")
         scored = record.task.dataset is None or record.task.dataset.n_evaluated > 0  # a run stopped before its first sample has none
@@ -147,14 +162,14 @@ class Checker:
             return problems
         if not log_path.exists():
             return problems + [f"{path}: samples file {log_path.name} is missing"]
-        if sha256_file(log_path) != record.artifacts.sha256:
+        if samples_sha256(log_path) != record.artifacts.sha256:
             return problems + [f"{path}: samples file {log_path.name} does not match the recorded sha256"]
         task = task_of(record)
         rows = SampleLog(log_path).read()
         repeated = [i for i, n in Counter(r["id"] for r in rows).items() if n > 1]
         if repeated:
             problems.append(f"{path}: sample id(s) {named(repeated)} appear more than once in {log_path.name}")
-        if record.task.split == GENERATED_SPLIT:
+        if record.task.split == GENERATED_SPLIT and deep:
             problems += [f"{path}: {line}" for line in self._against_split(task, record, rows)]
         again = task.metrics_of(rows, record.config.seed) if rows else {}  # the cell aggregates only what it scored
         problems += [f"{path}: {line}" for line in metric_differences(record.metrics, again)]
@@ -166,7 +181,7 @@ class Checker:
 
     def _against_split(self, task: Task, record: ResultRecord, rows: list[dict[str, Any]]) -> list[str]:
         """Ids, metas, scores and breakdowns against the split the task generates from the record's seed."""
-        samples = self.generated(task, record)
+        task, samples = self.generated(task, record)
         strangers = [r["id"] for r in rows if r["id"] not in samples]
         if strangers:
             return [f"sample id(s) {named(strangers)} are not in split {GENERATED_SPLIT} of {record.task.name} (seed "
@@ -177,7 +192,7 @@ class Checker:
             problems.append(f"complete, but sample(s) {named([i for i in samples if i not in logged])} of the split are missing")
         if record.task.dataset and record.task.dataset.n_total != len(samples):
             problems.append(f"n_total {record.task.dataset.n_total} but the split has {len(samples)} samples")
-        moved = [r["id"] for r in rows if not close(r.get("meta", {}), samples[r["id"]].meta)]
+        moved = [r["id"] for r in rows if not close(r.get("meta", {}), samples[r["id"]].meta, ACROSS_MACHINES)]
         if moved:
             problems.append(f"sample(s) {named(moved)} carry a meta that is not the split's")
         bad = rescored(task, rows, samples)
@@ -199,6 +214,57 @@ class Checker:
                 f"{again.metrics[name].difference if name in again.metrics else 'nothing'}"
                 for name, paired in record.comparison.metrics.items()
                 if name not in again.metrics or not close(again.metrics[name].model_dump(), paired.model_dump())]
+
+
+def in_place(record: ResultRecord, path: Path) -> bool:
+    """Whether a record sits where `harness run` writes it: task/method/model/hardware/RUN_ID.json."""
+    base = record.method.base_model
+    folders = (safe_name(record.task.name), safe_name(record.method.name), model_slug(base.id if base else None),
+               safe_name(str(record.environment.get("hardware_key", "unknown"))))
+    return tuple(path.parent.parts[-4:]) == folders and path.stem == record.run_id
+
+
+def _check_group(paths: list[Path], deep: list[bool]) -> list[Report]:
+    checker = Checker()
+    return [checker.check(path, d) for path, d in zip(paths, deep)]
+
+
+def check_paths(paths: list[Path], deep: Callable[[Path], bool] = lambda _: True, jobs: int | None = None) -> list[Report]:
+    """Every record checked, in the order given, on up to `jobs` processes (default: the cores), the records of one
+    task folder together (each process keeps its splits); then run ids held twice: the copy that sits in its place
+    is kept, every other is refused naming both paths."""
+    groups: dict[Path, list[int]] = {}
+    for i, path in enumerate(paths):
+        groups.setdefault(path.parents[3] if len(path.parents) > 4 else path.parent, []).append(i)
+    ordered = sorted(groups.values(), key=len, reverse=True)  # the largest first, so the processes finish together
+    workers = min(jobs or os.cpu_count() or 1, len(ordered))
+    reports: list[Report | None] = [None] * len(paths)
+    work = [([paths[i] for i in group], [deep(paths[i]) for i in group]) for group in ordered]
+    if workers <= 1:
+        done = [_check_group(*item) for item in work]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            done = list(pool.map(_check_group, *zip(*work)))
+    for group, found in zip(ordered, done):
+        for i, report in zip(group, found):
+            reports[i] = report
+    checked = [r for r in reports if r is not None]
+    held: dict[str, list[int]] = {}
+    for i, report in enumerate(checked):
+        if report.run_id is not None:
+            held.setdefault(report.run_id, []).append(i)
+    for run_id, where in held.items():
+        if len(where) < 2:
+            continue
+        placed = [i for i in where if checked[i].in_place]
+        kept = placed[0] if len(placed) == 1 else None
+        for i in where:
+            if i != kept:
+                others = ", ".join(str(paths[j]) for j in where if j != i)
+                checked[i].problems.append(f"{paths[i]}: run_id {run_id} is also held by {others}: "
+                                           + ("this copy is not in its cell's folder; remove it" if kept is not None
+                                              else "keep one of them"))
+    return checked
 
 
 def rescore(path: Path, write: bool) -> tuple[ResultRecord, list[str]]:
@@ -236,6 +302,6 @@ def rescore(path: Path, write: bool) -> tuple[ResultRecord, list[str]]:
             differences.append(f"{part} differ from the recorded ones")
     if write and differences:
         log.rewrite(rows)
-        again.artifacts.sha256 = sha256_file(log_path)
+        again.artifacts.sha256 = samples_sha256(log_path)
         write_record(path, again)
     return again, differences

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.store import ensure_dir, read_record, result_files, sha256_file, write_text_atomic
+from harness.store import ensure_dir, read_record, result_files, samples_sha256, write_text_atomic
 
 
 @dataclass
@@ -31,7 +31,7 @@ def merge(sources: list[Path], into: Path) -> MergeReport:
             if rel.endswith(".json"):
                 record, _ = read_record(path)
                 samples = path.with_name(record.artifacts.samples) if record.artifacts else None
-                if samples is not None and (not samples.exists() or sha256_file(samples) != record.artifacts.sha256):
+                if samples is not None and (not samples.exists() or samples_sha256(samples) != record.artifacts.sha256):
                     raise HarnessError(f"{path} does not match its samples log {samples.name} (missing or changed "
                                        "since the record was written): merge only intact records")
                 where = run_ids.setdefault(record.run_id, (rel, path))

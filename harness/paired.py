@@ -18,7 +18,7 @@ from scipy.stats import binomtest
 from harness.identity import same_board
 from harness.record import Comparison, PairedMetric, ResultRecord
 from harness.stats import BOOTSTRAP_RESAMPLES
-from harness.store import SAMPLES_SUFFIX, SampleLog, load_record, sha256_file
+from harness.store import SampleLog, load_record, samples_sha256
 
 if TYPE_CHECKING:
     from harness.task import Task
@@ -28,13 +28,14 @@ def find_reference(record: ResultRecord, folder: Path) -> tuple[ResultRecord, Pa
     """The newest complete record in `folder` (the reference method's cell folder) on the same board as `record`."""
     found = []
     for path in folder.glob("*.json") if folder.is_dir() else []:
-        if path.name.startswith(".") or not (path.parent / f"{path.stem}{SAMPLES_SUFFIX}").exists():
+        if path.name.startswith("."):
             continue
         try:
             other = load_record(path)
         except Exception:  # noqa: BLE001 - an unreadable neighbour is validate's business, not a reason to fail this run
             continue
-        if other.status == "complete" and other.artifacts and same_board(record, other):
+        if (other.status == "complete" and other.artifacts and (path.parent / other.artifacts.samples).is_file()
+                and same_board(record, other)):
             found.append((other.created_at, other, path))
     if not found:
         return None
@@ -89,7 +90,7 @@ def compare_with(task: "Task", rows: list[dict[str, Any]], record_path: Path, re
     """The comparison block of a record against one reference record (its samples read from disk)."""
     samples = reference_path.parent / reference.artifacts.samples
     return Comparison(reference=reference.method.name, run_id=reference.run_id,
-                      record=os.path.relpath(reference_path, record_path.parent), samples_sha256=sha256_file(samples),
+                      record=os.path.relpath(reference_path, record_path.parent), samples_sha256=samples_sha256(samples),
                       metrics=paired_metrics(task, rows, SampleLog(samples).read(), seed))
 
 
@@ -108,6 +109,6 @@ def recompute(task: "Task", record: ResultRecord, path: Path, rows: list[dict[st
         return f"the reference record {pinned.record} is not a complete run of {pinned.reference}"
     if not same_board(record, reference):
         return f"the reference record {pinned.record} is on another board (task options, split, limit, seed, model or hardware differ)"
-    if sha256_file(reference_path.parent / reference.artifacts.samples) != pinned.samples_sha256:
+    if samples_sha256(reference_path.parent / reference.artifacts.samples) != pinned.samples_sha256:
         return f"the samples of reference run {pinned.run_id} changed since the comparison was made"
     return compare_with(task, rows, path, reference, reference_path, record.config.seed).model_copy(update={"record": pinned.record})

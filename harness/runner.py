@@ -17,7 +17,7 @@ from harness.lock import CellLock
 from harness.models import EMBEDDED_ID
 from harness.registry import METHODS, TASKS
 from harness.reproduce import reproduce_command
-from harness.store import SAMPLES_SUFFIX, cell_dir, ensure_dir, safe_name, write_record
+from harness.store import cell_dir, ensure_dir, safe_name, write_record
 
 SIGKILL_EXIT = -9
 

@@ -11,7 +11,7 @@ from harness.record import ResultRecord
 from harness.registry import TASKS
 
 TEXT_LIMIT = 160
-RAW_LIMIT = 2000  # characters of a raw log row shown on a samples page; the whole row is in the run's samples.jsonl
+RAW_LIMIT = 2000  # characters of a raw log row shown on a samples page; the whole row is in the samples log in results/
 OUTPUT_TEXT_KEYS = ("generated", "responses", "prediction", "answer", "text")
 
 
@@ -24,8 +24,12 @@ def short(value: Any, limit: int = TEXT_LIMIT) -> str:
 def raw_json(row: Any) -> str:
     """A log row as indented JSON; a longer one than RAW_LIMIT characters compact and cut there (copy detection lists
     100 scored references a query: indented in full, its samples pages ran to tens of megabytes a run)."""
-    text = json.dumps(row, indent=2, ensure_ascii=False, default=str)
-    return text if len(text) <= RAW_LIMIT else short(row, RAW_LIMIT) + "\n(cut: the whole row is in samples.jsonl)"
+    compact = short(row, RAW_LIMIT + 1)  # C-encoded; indenting a big row runs json's pure-Python encoder, slow at MBs
+    if len(compact) <= RAW_LIMIT:  # indented it is longer still: indent only a row that may fit
+        text = json.dumps(row, indent=2, ensure_ascii=False, default=str)
+        if len(text) <= RAW_LIMIT:
+            return text
+    return short(row, RAW_LIMIT) + "\n(cut: the whole row is in the run's samples log)"
 
 
 def input_summary(meta: dict[str, Any]) -> str:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import errno
+import functools
+import gzip
 import json
 import math
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +27,13 @@ from harness.plots import comparison, heatmap, scatter
 from harness.registry import METHODS, TASKS
 from harness.report import human_bytes, human_seconds
 from harness.reproduce import reproduce_command
-from harness.samples_view import golds, raw_json, sample_rows, stem_column
+from harness.samples_view import RAW_LIMIT, golds, raw_json, sample_rows, stem_column
 from harness.store import SampleLog, safe_name
 from harness.versus import chance_of, reference_of, with_versus
 
 SITE_MARKER = ".harness-site"
-SAMPLES_PER_PAGE = 50
+SAMPLES_PER_PAGE = 50  # rows a samples page shows at a time (paged in the browser)
+SAMPLES_GLOBAL = "HARNESS_SAMPLES"  # runs/<run>/samples.js sets window.HARNESS_SAMPLES to base64 of gzipped JSON
 DOWNLOAD_COLUMNS = ["rank", "tied", "method", "model", "dtype", "hardware", "split", "limit", "status", "main_metric", "value",
                     "ci_low", "ci_high", "n", "reference", "delta", "delta_low", "delta_high", "delta_how",
                     "memory_ratio", "memory_what", "latency_ratio", "latency_what", "peak_memory_bytes", "memory_scope", "kv_answering_bytes", "kv_peak_bytes",
@@ -135,7 +142,8 @@ def write_downloads(frame: pd.DataFrame, folder: Path, stem: str) -> tuple[str, 
 
 
 class SiteBuilder:
-    """Writes index, task, method and run pages (with paged samples) plus CSV/JSON downloads into one folder."""
+    """Writes index, task, method and run pages (each run's samples as samples.js + samples.html) plus CSV/JSON downloads
+    into one folder."""
 
     def __init__(self, results: Path):
         found = vetted(results)
@@ -263,25 +271,61 @@ class SiteBuilder:
         return {"description": cls.description, "paper": cls.paper, "version": cls.version, "family": cls.family, "params": fields}
 
     def run_pages(self, into: Path, item: LoadedRecord) -> None:
+        """The run page, its record.json and, when it has samples, samples.js (the rows, compressed) and samples.html
+        (which renders them in the browser, 50 a page). The samples log itself is never copied: it stays in results/."""
         record = item.record
         page = safe_name(record.run_id)
         folder = into / "runs" / page
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(item.path, folder / "record.json")
         log = samples_path(record, item.path)
-        rows = SampleLog(log).read() if log and log.exists() else []
-        if rows:
-            shutil.copyfile(log, folder / "samples.jsonl")
-        pages = max(1, math.ceil(len(rows) / SAMPLES_PER_PAGE))
+        rows = SampleLog(log).read() if log is not None else []
+        log_shown = self.shown(log) if rows and log is not None else None
         self.render("run.html", into / "runs" / f"{page}.html", 1, r=record, page=page, row=self.rows_by_run[record.run_id],
-                    record_path=self.shown(item.path),
-                    n_samples=len(rows), sample_pages=pages if rows else 0, has_samples_file=bool(rows),
-                    command=reproduce_command(record))
-        table, binary = sample_rows(rows, record.main_metric, golds(record) if rows else {})
-        for k in range(pages if rows else 0):
-            chunk = table[k * SAMPLES_PER_PAGE:(k + 1) * SAMPLES_PER_PAGE]
-            self.render("samples.html", folder / f"samples-{k + 1}.html", 2, r=record, page=page, rows=chunk, number=k + 1,
-                        pages=pages, first=k * SAMPLES_PER_PAGE + 1, binary=binary)
+                    record_path=self.shown(item.path), n_samples=len(rows), samples_log=log_shown,
+                    per_page=SAMPLES_PER_PAGE, command=reproduce_command(record))
+        if not rows:
+            return
+        table, binary = sample_rows(rows, record.main_metric, golds(record))
+        metric = stem_column(record.main_metric, {k for r in rows for k in r.get("scores", {})})
+        (folder / "samples.js").write_text(samples_script(table))
+        self.render("samples.html", folder / "samples.html", 2, r=record, page=page, n_samples=len(rows), binary=binary,
+                    metric=metric, per_page=SAMPLES_PER_PAGE, samples_log=log_shown, raw_limit=RAW_LIMIT)
+
+
+def score_value(score: Any) -> float | str | None:
+    """A per-sample score as JSON can carry it for sorting: a finite number, "Infinity"/"-Infinity" (JavaScript's
+    parseFloat reads both), or null for a missing, NaN or non-numeric score."""
+    if isinstance(score, bool):
+        return float(score)
+    if not isinstance(score, (int, float)) or math.isnan(score):
+        return None
+    if math.isinf(score):
+        return "Infinity" if score > 0 else "-Infinity"
+    return score
+
+
+def samples_payload(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The samples table as plain JSON rows: the fields `sample_rows` makes, the score also as printed on the site, the
+    raw log row as the indented (or cut) JSON text the page shows."""
+    return [{"id": str(s["id"]), "input": s["input"], "gold": s["gold"], "output": s["output"],
+             "score": score_value(s["score"]), "score_text": number(s["score"]), "outcome": s["outcome"],
+             "raw": raw_json(s["raw"])} for s in table]
+
+
+def samples_script(table: list[dict[str, Any]]) -> str:
+    """One JavaScript assignment holding the rows gzip-compressed and base64-encoded: a <script src> loads it from
+    file:// as well as over http (where fetch() would not), and base64 can never close the script or inject markup."""
+    data = json.dumps({"rows": samples_payload(table)}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    packed = base64.b64encode(gzip.compress(data.encode(), compresslevel=9, mtime=0)).decode("ascii")
+    return f'window.{SAMPLES_GLOBAL} = "{packed}";\n'
+
+
+def read_samples_script(path: Path) -> list[dict[str, Any]]:
+    """The rows a samples.js holds (for tests and checks: the inverse of samples_script)."""
+    text = path.read_text()
+    packed = text[text.index('"') + 1:text.rindex('"')]
+    return json.loads(gzip.decompress(base64.b64decode(packed)))["rows"]
 
 
 def prepare_out(out: Path) -> None:
@@ -311,3 +355,60 @@ def build_site(results: Path, out: Path) -> "SiteBuilder":
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return builder
+
+
+BUILD_INPUTS = (".json", ".samples.jsonl", ".samples.jsonl.gz")
+
+
+def needs_build(results: Path, out: Path) -> bool:
+    """True when `out` has no finished build, or a record or samples log under `results` (or a folder there, which
+    changes when a file is added or removed) is newer than the build's marker file."""
+    marker = out / SITE_MARKER
+    if not marker.exists():
+        return True
+    built = marker.stat().st_mtime
+    if not results.exists():
+        return False
+    for path in [results, *results.rglob("*")]:
+        if ".locks" in path.parts:
+            continue
+        if (path.is_dir() or path.name.endswith(BUILD_INPUTS)) and path.stat().st_mtime > built:
+            return True
+    return False
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Serves files under the site folder only (SimpleHTTPRequestHandler's `directory`); no per-request log lines."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def site_server(out: Path, port: int) -> ThreadingHTTPServer:
+    """An HTTP server for the built folder on 127.0.0.1 only (HarnessError when the port cannot be had)."""
+    if not 0 <= port <= 65535:
+        raise HarnessError(f"--port {port} is not a port number: choose one from 1024 to 65535, e.g. --port 8000")
+    handler = functools.partial(QuietHandler, directory=str(out.resolve()))
+    try:
+        return ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise HarnessError(f"port {port} on 127.0.0.1 is in use (another server?): choose another with --port N, "
+                               f"e.g. --port {port + 1 if port < 65535 else 8001}") from None
+        raise HarnessError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}): choose another with --port N "
+                           f"(1024-65535)") from None
+
+
+def serve(server: ThreadingHTTPServer, out: Path) -> None:
+    """Serve the built site until Ctrl-C, then return normally (the caller exits 0)."""
+    url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    # Ctrl-C (and a plain kill) stop the server even where the shell started it with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    print(f"serving {out}/ at {url} (loopback only; Ctrl-C stops it)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        server.server_close()

@@ -1,9 +1,16 @@
-"""Where results live on disk: record paths, atomic writes, the per-sample JSONL log, and reading records back."""
+"""Where results live on disk: record paths, atomic writes, the per-sample JSONL log, and reading records back.
+
+A run appends its samples to a plain `RUN.samples.jsonl` (flushed per line, so a killed run resumes); once the run
+is complete the log is stored gzip-compressed as `RUN.samples.jsonl.gz` (deterministic bytes: no name, no time).
+Every reader takes both forms, and the sha256 a record pins is that of the JSONL *content*, compressed or not.
+"""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import zlib
 import os
 import re
 import tempfile
@@ -17,9 +24,10 @@ from pydantic import ValidationError
 from harness.environment import slug
 from harness.errors import HarnessError
 from harness.lock import LOCKS_FOLDER
-from harness.record import ResultRecord
+from harness.record import Artifacts, ResultRecord
 
 SAMPLES_SUFFIX = ".samples.jsonl"
+COMPRESSED_SUFFIX = SAMPLES_SUFFIX + ".gz"
 PUBLIC_FILE_MODE = 0o644
 WRITE_DELAY_ENV = "HARNESS_FAULT_WRITE_DELAY"  # test hook: seconds to pause half-way through every write
 
@@ -85,6 +93,39 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def is_samples_log(path: Path) -> bool:
+    return path.name.endswith((SAMPLES_SUFFIX, COMPRESSED_SUFFIX))
+
+
+def log_run_id(path: Path) -> str:
+    """The run id a samples log belongs to (its name without either suffix)."""
+    return path.name.removesuffix(".gz").removesuffix(SAMPLES_SUFFIX)
+
+
+def read_log_bytes(path: Path) -> bytes:
+    """A samples log's JSONL content, decompressed when it is stored as .gz (one line when it is not valid gzip)."""
+    data = path.read_bytes()
+    if not path.name.endswith(".gz"):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error):
+        raise HarnessError(f"{path} is not valid gzip: restore it from git, or rerun the cell") from None
+
+
+def samples_sha256(path: Path) -> str:
+    """The sha256 a record pins for its samples log: that of the JSONL content, whether stored plain or compressed."""
+    return hashlib.sha256(read_log_bytes(path)).hexdigest()
+
+
+def compress_log(path: Path) -> Path:
+    """Store a finished plain log as .gz beside it (deterministic bytes) and return the new path; the plain log is
+    left for the caller to remove once the record names the new one."""
+    target = path.with_name(path.name + ".gz")
+    write_text_atomic(target, gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+    return target
+
+
 def manifest_sha256(folders: list[str | None], suffixes: tuple[str, ...]) -> str:
     """A manifest hash of big local datasets: every matching file's relative path and size, folder by folder."""
     digest = hashlib.sha256()
@@ -93,6 +134,15 @@ def manifest_sha256(folders: list[str | None], suffixes: tuple[str, ...]) -> str
         for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in suffixes):
             digest.update(f"{path.relative_to(root)}:{path.stat().st_size}\n".encode())
     return digest.hexdigest()
+
+
+def store_compressed(record: ResultRecord, path: Path, log: Path) -> None:
+    """Keep a complete run's log compressed: write the .gz, point the record at it (its content sha256 is
+    unchanged), then remove the plain log. A stop in between leaves a record that names a log that exists."""
+    compressed = compress_log(log)
+    record.artifacts = Artifacts(samples=compressed.name, sha256=record.artifacts.sha256)
+    write_record(path, record)
+    log.unlink()
 
 
 class SampleLog:
@@ -106,15 +156,19 @@ class SampleLog:
         if not self.path.exists():
             return []
         rows = []
-        lines = self.path.read_text().splitlines()
+        data = read_log_bytes(self.path)
+        try:
+            lines = data.decode().splitlines()
+        except UnicodeDecodeError:
+            raise HarnessError(f"{self.path} is not UTF-8 text: restore it from git, or rerun the cell") from None
         for number, line in enumerate(lines, 1):
             try:
                 row = json.loads(line)
                 if not isinstance(row, dict) or "id" not in row:
                     raise ValueError("not a sample row")
                 rows.append(row)
-            except ValueError:
-                if number == len(lines) and not self.path.read_bytes().endswith(b"\n"):
+            except (ValueError, RecursionError):
+                if number == len(lines) and not data.endswith(b"\n"):
                     break
                 raise HarnessError(
                     f"{self.path} line {number} is not a sample record: move the file away to start that run afresh"
@@ -142,7 +196,10 @@ class SampleLog:
             os.fsync(fh.fileno())
 
     def rewrite(self, rows: list[dict[str, Any]]) -> None:
-        write_text_atomic(self.path, "".join(json.dumps(row) + "\n" for row in rows))
+        """Replace the log's rows, in the form (plain or compressed) it is stored in."""
+        text = "".join(json.dumps(row) + "\n" for row in rows).encode()
+        compressed = self.path.name.endswith(".gz")
+        write_text_atomic(self.path, gzip.compress(text, compresslevel=9, mtime=0) if compressed else text)
 
 
 def result_files(root: Path) -> dict[str, Path]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.choice import choose
 from harness.errors import HarnessError
-from harness.integrity import Checker, close, samples_path
+from harness.integrity import ACROSS_MACHINES, Checker, close, samples_path
 from harness.models import EMBEDDED_ID
 from harness.record import MetricValue, ResultRecord
 from harness.registry import TASKS
@@ -25,7 +25,7 @@ from harness.store import SampleLog, load_record
 if TYPE_CHECKING:
     from harness.cell import CellSpec
 
-SCORE_TOLERANCE = 1e-6  # per-sample scores this close count as identical
+SCORE_TOLERANCE = ACROSS_MACHINES  # per-sample scores this close count as identical (the splits' own promise)
 
 
 @dataclass

@@ -51,3 +51,15 @@ def harness_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, cwd=cwd or ROOT,
                           env=full_env, timeout=timeout)
+
+
+def logged_rows(where: Path) -> list[dict]:
+    """The sample rows of a record (a .json path) or of the one run under a results folder, read as harness reads
+    them (a complete run's log is stored compressed)."""
+    from harness.integrity import samples_path
+    from harness.store import SampleLog, is_samples_log, load_record
+
+    if where.suffix == ".json":
+        return SampleLog(samples_path(load_record(where), where)).read()
+    [log] = [p for p in where.rglob("*") if is_samples_log(p)]
+    return SampleLog(log).read()

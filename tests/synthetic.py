@@ -12,7 +12,7 @@ from pathlib import Path
 from harness.record import (Artifacts, BaseModelInfo, DatasetInfo, HarnessInfo, KVCacheMemory, LatencyStats, Memory,
                             MethodInfo, Performance, ResultRecord, RunConfig, TaskInfo)
 from harness.registry import TASKS
-from harness.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, sha256_file, write_record
+from harness.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, samples_sha256, write_record
 
 PASSKEY_OPTIONS = {"lengths": [1024, 2048], "depths": [0.0, 0.25, 0.5, 0.75, 1.0]}
 EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -68,7 +68,7 @@ def write_passkey_record(out: Path, method: str, quality: float, kv_bytes: int, 
                       kv_cache=KVCacheMemory(peak_bytes=2 * kv_bytes, decode_bytes=kv_bytes, peak_tokens=2048,
                                              analytical_peak_bytes=kv_bytes)),
     )
-    record.artifacts = Artifacts(samples=log.path.name, sha256=sha256_file(log.path))
+    record.artifacts = Artifacts(samples=log.path.name, sha256=samples_sha256(log.path))
     path = folder / f"{run_id}.json"
     write_record(path, record)
     return path

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.environment import slug
-from harness.store import SAMPLES_SUFFIX
-from tests.conftest import harness_cli
+from harness.store import SAMPLES_SUFFIX, SampleLog
+from tests.conftest import harness_cli, logged_rows
 
 SMALL = ["--task-arg", "lengths=[256]", "--task-arg", "depths=[0.0,0.5,1.0]", "--repeats", "1", "--warmups", "0"]
 
@@ -48,7 +48,7 @@ def test_run_writes_a_valid_record_with_measurements(finished_run, tiny_model_di
     assert record["method"]["base_model"]["id"] == str(tiny_model_dir)
     assert record["task"]["dataset"]["n_evaluated"] == 3
     assert set(record["metrics"]) == {"exact_match", "contains", "partial_credit", "gold_logprob"}
-    samples = [json.loads(line) for line in (path.parent / record["artifacts"]["samples"]).read_text().splitlines()]
+    samples = logged_rows(path)
     protected = {row["output"]["protected_tokens"] for row in samples}
     assert record["method"]["applied"]["leading_tokens_kept"] == sorted(max(4, p) for p in protected)
     latency = record["performance"]["latency"]
@@ -87,25 +87,30 @@ def test_validate_catches_tampering(finished_run, tmp_path):
     (tmp_path / record["artifacts"]["samples"]).write_bytes((path.parent / record["artifacts"]["samples"]).read_bytes())
     proc = harness_cli("validate", str(copy))
     assert proc.returncode == 1 and "metric exact_match = 0.99 but the samples give" in proc.stderr
-    (tmp_path / record["artifacts"]["samples"]).write_text("{}\n")
+    SampleLog(tmp_path / record["artifacts"]["samples"]).rewrite([{"id": "forged"}])
     assert "does not match the recorded sha256" in harness_cli("validate", str(copy)).stderr
+    (tmp_path / record["artifacts"]["samples"]).write_bytes(b"not gzip")
+    one_line = harness_cli("validate", str(copy))
+    assert "is not valid gzip" in one_line.stderr and "Traceback" not in one_line.stderr
 
 
 def test_resume_skips_finished_samples(tiny_model_dir, tmp_path):
     args = ["run", "--method", "full", "--task", "passkey", "--model", str(tiny_model_dir), "--out", str(tmp_path), *SMALL]
     assert harness_cli(*args).returncode == 0
     [record_path] = records(tmp_path)
+    compressed = record_path.with_name(json.loads(record_path.read_text())["artifacts"]["samples"])
+    lines = [json.dumps(row) + "\n" for row in logged_rows(record_path)]
+    # Simulate a kill after the first sample, mid-way through writing the second (before the log was compressed).
     log = record_path.with_name(record_path.stem + SAMPLES_SUFFIX)
-    lines = log.read_text().splitlines(keepends=True)
-    # Simulate a kill after the first sample, mid-way through writing the second.
     log.write_text(lines[0] + lines[1][:20])
+    compressed.unlink()
     record_path.unlink()
     first = json.loads(lines[0])
     proc = harness_cli(*args, "--resume")
     assert proc.returncode == 0, proc.stderr
     [again] = records(tmp_path)
     assert again.stem == record_path.stem  # the same run continued
-    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    rows = logged_rows(again)
     assert [r["id"] for r in rows] == ["len256-depth0.00", "len256-depth0.50", "len256-depth1.00"]
     assert rows[0] == first  # kept, not recomputed
     assert json.loads(again.read_text())["status"] == "complete"
@@ -216,12 +221,11 @@ def test_corrupt_results_are_reported_not_crashed_on(finished_run, tiny_model_di
     assert proc.returncode == 1 and "bad.json is not a valid result record" in proc.stderr
     one_line_error(harness_cli("show", "--results", str(tmp_path / "missing")), "does not exist")
     # A samples log corrupted in its middle: --resume refuses, in one line, and leaves the file alone.
-    log = existing.with_name(existing.stem + SAMPLES_SUFFIX)
     run_dir = tmp_path / "resume"
     target = run_dir / existing.parent.relative_to(out)
     target.mkdir(parents=True)
-    corrupt = target / log.name
-    corrupt.write_text("garbage\n" + log.read_text())
+    corrupt = target / (existing.stem + SAMPLES_SUFFIX)
+    corrupt.write_text("garbage\n" + "".join(json.dumps(row) + "\n" for row in logged_rows(existing)))
     args = shlex.split(json.loads(existing.read_text())["config"]["command"])[2:]
     proc = harness_cli("run", *args, "--out", str(run_dir), "--resume", "--repeats", "1", "--warmups", "0")
     one_line_error(proc, "line 1 is not a sample record")
@@ -230,7 +234,7 @@ def test_corrupt_results_are_reported_not_crashed_on(finished_run, tiny_model_di
 
 def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_run, tmp_path):
     from harness.registry import TASKS
-    from harness.store import sha256_file
+    from harness.store import samples_sha256
 
     out, _ = finished_run
     [path] = records(out)
@@ -240,15 +244,15 @@ def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_ru
 
     # A forged record: scores made perfect but the outputs left as they were: validate re-scores and catches it.
     record = json.loads(path.read_text())
-    rows = [json.loads(line) for line in (path.parent / record["artifacts"]["samples"]).read_text().splitlines()]
+    rows = logged_rows(path)
     task = TASKS.get("passkey")(record["task"]["options"])
     forged_samples, forged = tmp_path / record["artifacts"]["samples"], tmp_path / path.name
 
     def forge() -> None:
-        forged_samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        SampleLog(forged_samples).rewrite(rows)
         metrics = task.metrics_of(rows, record["config"]["seed"])
         record["metrics"] = {name: m.model_dump(mode="json") for name, m in metrics.items()}
-        record["artifacts"]["sha256"] = sha256_file(forged_samples)
+        record["artifacts"]["sha256"] = samples_sha256(forged_samples)
         forged.write_text(json.dumps(record))
 
     for row in rows:

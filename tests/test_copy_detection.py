@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from harness.task import Sample
 from tasks.copy_detection.data import TrainingSet, offline_data
@@ -16,7 +15,7 @@ from tasks.imagery import make_image
 from tasks.copy_detection.metrics import NOT_FOUND, Predictions, average_precision, precision_recall, rank_of_match, recall_at_precision
 from tasks.copy_detection.patterns import ALL, BASE, NOVEL, apply
 from tasks.copy_detection.task import CopyDetection
-from tests.conftest import harness_cli
+from tests.conftest import harness_cli, logged_rows
 
 SMALL = ["--task-arg", "references=60", "--task-arg", "base_queries=21", "--task-arg", "novel_queries=10",
          "--task-arg", "distractor_queries=20", "--task-arg", "prompts_per_pattern=1", "--task-arg", "train_images=24",
@@ -225,7 +224,7 @@ def test_imagestacker_runs_end_to_end_with_prompts_from_the_pool(tmp_path):
     assert {"uap", "uap_base", "uap_novel", "recall_p90_novel", "recall_at_1_base", "recall_at_10_novel"} <= set(record["metrics"])
     assert set(record["performance"]["latency"]) == {"describe_reference", "describe_query", "fit"}
     assert record["method"]["fitted"]["steps"] == 3
-    rows = [json.loads(line) for line in next(out.rglob("*.samples.jsonl")).read_text().splitlines()]
+    rows = logged_rows(out)
     assert len(rows) == 51 and all(len(r["output"]["predictions"]) == 60 for r in rows)  # every reference is a candidate
     prompts = {r["output"]["prompt"] for r in rows}
     assert prompts and all(p and p.startswith("P") for p in prompts)  # every query used a pool pair
@@ -280,7 +279,7 @@ def test_local_anypattern_folder_runs_and_bad_folders_get_one_line(tmp_path):
     [record] = [json.loads(p.read_text()) for p in out.rglob("*.json")]
     assert record["status"] == "complete" and record["task"]["dataset"]["n_evaluated"] == 8
     assert len(record["task"]["dataset"]["revision_or_sha256"]) == 64 and "uap_novel" in record["metrics"]
-    rows = [json.loads(line) for line in next(out.rglob("*.samples.jsonl")).read_text().splitlines()]
+    rows = logged_rows(out)
     assert sum(r["scores"]["positive"] for r in rows) == 6
     assert all(ref.startswith("R") for r in rows for ref, _ in r["output"]["predictions"])
     (data / "ground_truth.csv").write_text("query_id,reference_id\nQ00000,R999999\n")

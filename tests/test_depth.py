@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tasks.depth.metrics import align, alignment_columns, depth_metrics, scale_shift
-from tests.conftest import harness_cli
+from tests.conftest import harness_cli, logged_rows
 
 
 def test_least_squares_scale_and_shift_match_the_closed_form():
@@ -218,7 +218,7 @@ def test_transformers_depth_model_runs_from_a_local_folder_and_explains_a_missin
     assert proc.returncode == 0, proc.stderr
     [record] = [json.loads(p.read_text()) for p in out.rglob("*.json")]
     assert record["status"] == "complete" and record["method"]["fitted"]["class"] == "DepthAnythingForDepthEstimation"
-    rows = [json.loads(line) for line in next(out.rglob("*.samples.jsonl")).read_text().splitlines()]
+    rows = logged_rows(out)
     assert all(r["output"]["space"] == "disparity" for r in rows)
     proc = harness_cli("run", "--method", "depth_anything", "--method-arg", f"model={tmp_path / 'absent'}", *small)
     assert proc.returncode == 2 and "not available offline" in proc.stderr and "Traceback" not in proc.stderr

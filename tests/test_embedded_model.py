@@ -3,7 +3,7 @@
 import json
 
 from harness.models import EMBEDDED_ID, dequantised_cache_folder, embedded_gguf
-from tests.conftest import harness_cli
+from tests.conftest import harness_cli, logged_rows
 
 
 def test_full_cache_finds_the_pass_key_with_the_embedded_model(tmp_path):
@@ -19,6 +19,5 @@ def test_full_cache_finds_the_pass_key_with_the_embedded_model(tmp_path):
     source = json.loads((dequantised_cache_folder(embedded_gguf()) / "harness-source.json").read_text())
     assert source["gguf"] == str(embedded_gguf()) and base["revision"] == source["sha256"]
     # Prompt and budget bookkeeping are in the per-sample log.
-    log = path.with_name(path.stem + ".samples.jsonl")
-    output = json.loads(log.read_text().splitlines()[0])["output"]
+    output = logged_rows(path)[0]["output"]
     assert 0 < output["protected_tokens"] < output["context_tokens"] < 1024

@@ -18,7 +18,7 @@ from tasks.hallucination.self_task import SelfReasoningHallucination, self_trace
 from tasks.hallucination.self_traces import cache_file, model_traces
 from tasks.hallucination.surface import floor_metrics
 from tasks.hallucination.traces import encode
-from tests.conftest import harness_cli
+from tests.conftest import harness_cli, logged_rows
 
 SMALL = GenerationSettings(max_new_tokens=8)
 
@@ -160,7 +160,7 @@ def test_run_on_cached_traces_validates_and_bad_options_are_one_line(tmp_path, t
     assert record["task"]["protocol"]["traces"]["source_counts"] == {"cache": record["task"]["dataset"]["n_total"]}
     metrics = record["metrics"]
     assert {"auroc", "floor_tokens", "floor_unparsable", "floor_best", "margin", "solve_rate"} <= set(metrics)
-    rows = [json.loads(line) for line in next(out.rglob("*.samples.jsonl")).read_text().splitlines()]
+    rows = logged_rows(out)
     labels = [r["scores"]["label"] for r in rows]
     assert metrics["solve_rate"]["value"] == pytest.approx(1 - np.mean(labels))
     assert metrics["floor_tokens"]["value"] == pytest.approx(roc_auc_score(labels, [r["scores"]["cue_tokens"] for r in rows]))

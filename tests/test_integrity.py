@@ -16,8 +16,8 @@ from harness.cell import CellSpec, new_run_id
 from harness.choice import choose
 from harness.integrity import Checker
 from harness.registry import TASKS
-from harness.store import SAMPLES_SUFFIX, SampleLog, sha256_file
-from tests.conftest import harness_cli
+from harness.store import SAMPLES_SUFFIX, SampleLog, samples_sha256
+from tests.conftest import ROOT, harness_cli
 from tests.test_cli import one_line_error
 
 CELL = ["run", "--method", "naive", "--task", "syntsbench", "--limit", "4", "--repeats", "1", "--warmups", "0"]
@@ -36,7 +36,7 @@ def honest(tmp_path_factory) -> Path:
 def copy_of(path: Path, into: Path) -> tuple[Path, list[dict]]:
     """A copy of the record and its samples file in `into`, and the samples' rows."""
     into.mkdir(parents=True, exist_ok=True)
-    log = path.with_name(path.stem + SAMPLES_SUFFIX)
+    log = path.with_name(json.loads(path.read_text())["artifacts"]["samples"])
     shutil.copy(path, into / path.name)
     shutil.copy(log, into / log.name)
     return into / path.name, SampleLog(into / log.name).read()
@@ -46,9 +46,9 @@ def rewrite(path: Path, rows: list[dict] | None = None, **record_changes) -> Non
     """Rewrite a copied record (and its samples, with the sha256 made to match) the way a forger would."""
     record = json.loads(path.read_text())
     if rows is not None:
-        log = path.with_name(path.stem + SAMPLES_SUFFIX)
-        log.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        record["artifacts"]["sha256"] = sha256_file(log)
+        log = SampleLog(path.with_name(record["artifacts"]["samples"]))
+        log.rewrite(rows)
+        record["artifacts"]["sha256"] = samples_sha256(log.path)
     for key, value in record_changes.items():
         holder = record
         *parents, last = key.split("__")
@@ -111,8 +111,9 @@ def test_validate_reports_every_bad_record_and_warns_on_unknown_fields(honest, t
     proc = harness_cli("validate", str(tmp_path / "a"), str(tmp_path / "b"))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "no_such_task" in proc.stderr and "metric mse = 123.0" in proc.stderr  # both, not just the first
-    assert "duplicates" in proc.stderr  # the copies share one run id
-    assert "2 record(s) checked, 3 problem(s)" in proc.stdout
+    held = [line for line in proc.stderr.splitlines() if "is also held by" in line]  # the copies share one run id
+    assert len(held) == 2 and all(str(tmp_path / "a") in line and str(tmp_path / "b") in line for line in held)
+    assert "2 record(s) checked, 4 problem(s)" in proc.stdout
     proc = harness_cli("validate", str(tmp_path / "c"))
     assert proc.returncode == 0 and "warning:" in proc.stderr and "unknown field surprise" in proc.stderr
 
@@ -203,3 +204,14 @@ def test_bad_inputs_are_one_line(honest, tmp_path):
     one_line_error(harness_cli(*CELL, "--out", str(honest.parents[4]), "--task-arg", "horizons=[24]", "--resume"),
                    "nothing to resume")
     assert honest.read_bytes() == before
+
+
+def test_a_split_kept_for_later_records_is_scored_by_the_task_that_made_it():
+    """lm_eval's scoring reads state its `samples()` left on the task instance: the committed records of its three
+    option sets, checked in one process with their splits kept, all pass (each record gets a fresh instance)."""
+    from harness.integrity import check_paths
+
+    paths = sorted(p for p in (ROOT / "results" / "lm_eval").rglob("*.json"))
+    assert len({json.loads(p.read_text())["task"]["options"]["tasks"][0] for p in paths}) == 3
+    reports = check_paths(paths, jobs=1)
+    assert [line for r in reports for line in r.problems] == [] and all(r.run_id for r in reports)

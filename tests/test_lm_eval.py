@@ -10,7 +10,7 @@ import pytest
 from harness.runtime import Runtime
 from tasks.long_context.lm_eval_load import SHIPPED
 
-from tests.conftest import harness_cli
+from tests.conftest import harness_cli, logged_rows
 
 SHIPPED_TASKS = ["harness_kv_gen", "harness_kv_loglik", "harness_kv_mc"]
 LIMIT = 4
@@ -100,7 +100,7 @@ def test_cli_runs_one_record_per_lm_eval_task_and_validates(tiny_model_dir, tmp_
         assert record["status"] == "complete" and record["metrics"][record["main_metric"]]["n"] == 2
         assert record["performance"]["latency"]["time_to_first_token"]["p50"] > 0
         assert record["task"]["dataset"]["revision_or_sha256"]  # the shipped JSONL's sha256
-    rows = [json.loads(line) for line in next(out.rglob("*.samples.jsonl")).read_text().splitlines()]
+    rows = logged_rows(out)
     assert all(len(row["output"]["prompt_sha256"]) == 64 for row in rows)
     assert harness_cli("validate", str(out)).returncode == 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import harness_cli
+from tests.conftest import harness_cli, logged_rows
 from tests.test_cli import one_line_error
 
 FAST = ["--repeats", "1", "--warmups", "0"]
@@ -37,7 +37,7 @@ def test_local_retrieval_items_run_and_are_pinned_by_sha256(items_file, tiny_mod
     dataset = record["task"]["dataset"]
     assert dataset["source"] == str(items_file) and dataset["n_evaluated"] == 3
     assert dataset["revision_or_sha256"] == hashlib.sha256(items_file.read_bytes()).hexdigest()
-    rows = [json.loads(line) for line in path.with_name(path.stem + ".samples.jsonl").read_text().splitlines()]
+    rows = logged_rows(path)
     assert [r["id"] for r in rows] == ["item0", "item1", "item2"]
     assert all(r["output"]["protected_tokens"] > 0 for r in rows)
 

@@ -23,7 +23,7 @@ from harness.runtime import Runtime
 from tasks.long_context.kv import LEADING_TOKENS, CompressContext, Rope, gather
 from tasks.long_context.metrics import contains, exact_match
 from tasks.long_context.retrieval import answer
-from tests.conftest import harness_cli
+from tests.conftest import harness_cli, logged_rows
 from tests.test_cli import one_line_error, records
 
 
@@ -182,7 +182,7 @@ def test_runs_are_compared_with_full_on_shared_ids_and_validate_recomputes(tiny_
     comparison = record["comparison"]
     assert comparison["reference"] == "full" and comparison["metrics"]["exact_match"]["n"] == 3
     assert (path.parent / comparison["record"]).resolve().is_file()
-    rows = [json.loads(line) for line in (path.parent / record["artifacts"]["samples"]).read_text().splitlines()]
+    rows = logged_rows(path)
     protected = {row["output"]["protected_tokens"] for row in rows}
     assert record["method"]["applied"]["leading_tokens_kept"] == [max(LEADING_TOKENS, p) for p in sorted(protected)]
     assert harness_cli("validate", str(out)).returncode == 0

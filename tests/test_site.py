@@ -4,16 +4,52 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from harness.board import load_all, pareto_front, records_frame
-from tests.conftest import harness_cli
+from harness.site import read_samples_script
+from tests.conftest import ROOT, harness_cli
 from tests.synthetic import write_passkey_record
 
 XSS = "<script>alert(1)</script>"
+HOSTILE_OUTPUT = '<script>alert("sample")</script><img src=x onerror="alert(2)">'
+
+
+def with_sample_output(path: Path, generated: str) -> str:
+    """Give a record's first incorrect sample the output text `generated`, re-scored, with the record's metrics,
+    breakdowns and samples sha256 made again so that it still validates; returns that sample's id."""
+    from harness.integrity import samples_path
+    from harness.record import Artifacts
+    from harness.registry import TASKS
+    from harness.store import SampleLog, load_record, samples_sha256, write_record
+
+    record = load_record(path)
+    task = TASKS.get(record.task.name)(record.task.options)
+    samples = task.samples(record.task.split, record.config.limit, record.config.seed)
+    log = SampleLog(samples_path(record, path))
+    rows = log.read()
+    row = next(r for r in rows if r["scores"][record.main_metric] == 0)
+    row["output"] = {**row["output"], "generated": generated}
+    row["scores"] = task.score(next(s for s in samples if s.id == row["id"]), row["output"])
+    log.rewrite(rows)
+    record.metrics = task.metrics_of(rows, record.config.seed)
+    record.breakdowns = task.breakdowns(samples, [r["scores"] for r in rows])
+    record.artifacts = Artifacts(samples=record.artifacts.samples, sha256=samples_sha256(log.path))
+    write_record(path, record)
+    return row["id"]
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +57,7 @@ def results(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("results")
     write_passkey_record(out, "full", 0.9, 100_000_000, 2.0, run_index=1)
     write_passkey_record(out, "snapkv", 0.6, 50_000_000, 1.5, run_index=2)
-    write_passkey_record(out, XSS, 0.3, 30_000_000, 1.0, run_index=3)
+    with_sample_output(write_passkey_record(out, XSS, 0.3, 30_000_000, 1.0, run_index=3), HOSTILE_OUTPUT)
     write_passkey_record(out, "lacache", 0.0, 0, 0.0, run_index=4, status="failed")
     write_passkey_record(out, "lacache", 0.2, 50_000_000, 1.5, run_index=5, hardware="cuda-nvidia-h100")
     write_passkey_record(out, "snapkv", 0.1, 50_000_000, 1.5, run_index=0)  # an older run of snapkv's configuration
@@ -183,6 +219,75 @@ def test_labels_never_overlap_and_stay_inside_the_canvas():
     assert place_labels([(5, 5, "x" * 80)], canvas) == [None]  # too long for the canvas: left out, never clipped
 
 
+def place_labels_checking_every_box(points, canvas, blocked=()):
+    """The quadratic placement the indexed one must reproduce: each candidate against every box placed before it."""
+    from harness.labels import CHAR_WIDTH, MARKER, Box, candidates
+
+    markers = [Box(x - MARKER, y - MARKER, x + MARKER, y + MARKER) for x, y, _ in points]
+    taken, out = markers + list(blocked), []
+    for (x, y, text), own in zip(points, markers):
+        spot = next(((p, box) for p, box in candidates(x, y, CHAR_WIDTH * len(text) + 2)
+                     if box.inside(canvas) and not any(box.overlaps(t) for t in taken if t != own)), None)
+        if spot is not None:
+            taken.append(spot[1])
+        out.append(spot and spot[0])
+    return out
+
+
+def test_labels_are_those_of_checking_every_box():
+    import random
+
+    from harness.labels import Box, place_labels
+
+    rng = random.Random(29)
+    for _ in range(400):
+        canvas = Box(65.0, 17.0, 65.0 + rng.choice([120, 300, 378]), 17.0 + rng.choice([80, 238]))
+        cx, cy = (canvas.left + canvas.right) / 2, (canvas.top + canvas.bottom) / 2
+        shape = rng.choice(["spread", "cluster", "grid"])
+        points = []
+        for _ in range(rng.randint(0, 40)):
+            if shape == "spread":
+                x, y = rng.uniform(canvas.left - 10, canvas.right + 10), rng.uniform(canvas.top - 10, canvas.bottom + 10)
+            elif shape == "cluster":  # points a pixel apart or on top of one another, as near-identical runs draw
+                x, y = cx + rng.uniform(0, 1) * rng.randint(0, 1), cy + rng.uniform(0, 1) * rng.randint(0, 1)
+            else:  # on a 6 px lattice: boxes that exactly touch (touching is not overlapping)
+                x, y = cx + 6 * rng.randint(-6, 6), cy + 6 * rng.randint(-4, 4)
+            points.append((x, y, "m" * rng.randint(0, 14)))
+        points += points[:1] * rng.randint(0, 3)  # repeated points: each ignores the others' markers, as its own
+        blocked = [Box(x, y, x + rng.uniform(0, 200), y + rng.uniform(0, 30))
+                   for x, y in ((rng.uniform(0, canvas.right), rng.uniform(0, canvas.bottom)) for _ in range(rng.randint(0, 2)))]
+        assert place_labels(points, canvas, blocked) == place_labels_checking_every_box(points, canvas, blocked)
+
+
+def test_label_placement_compares_a_bounded_number_of_boxes_per_point(monkeypatch):
+    """Thousands of points (on one spot, in a one-pixel cluster, spread over the plot): the box comparisons grow
+    linearly with the points, where checking every placed box makes about 16 n^2 / 2 of them (36 million at 3,000)."""
+    import random
+
+    from harness.labels import Box, place_labels
+
+    comparisons = 0
+    overlaps = Box.overlaps
+
+    def counted(self, other):
+        nonlocal comparisons
+        comparisons += 1
+        return overlaps(self, other)
+
+    monkeypatch.setattr(Box, "overlaps", counted)
+    rng = random.Random(3)
+    canvas = Box(65, 17, 443, 255)
+    n = 3000
+    layouts = {"one spot": [(250.0, 130.0, "full")] * n,
+               "cluster": [(250 + rng.uniform(0, 1), 130 + rng.uniform(0, 1), f"method-{i}") for i in range(n)],
+               "spread": [(rng.uniform(65, 443), rng.uniform(17, 255), f"method-{i}") for i in range(n)]}
+    for name, points in layouts.items():
+        comparisons = 0
+        placed = place_labels(points, canvas)
+        assert comparisons <= 64 * n, name
+        assert sum(p is not None for p in placed) < 100, name  # a crowded plot labels a few points, lists the rest
+
+
 def test_scatter_lists_methods_without_a_value_and_draws_chance():
     from harness.plots import scatter
 
@@ -203,14 +308,108 @@ def test_pages_use_relative_paths_and_samples_show_gold_and_outcome(site, result
         assert str(results) not in text and str(results.resolve()) not in text, html
     run = next(p for p in (site / "runs").glob("*.html") if "snapkv on passkey" in p.read_text() and "older" not in p.read_text())
     assert f"harness verify {results.name}/passkey/snapkv/" in run.read_text()
-    samples = (site / "runs" / run.stem / "samples-1.html").read_text()
-    assert 'data-outcome="correct"' in samples and 'data-outcome="incorrect"' in samples
-    assert "length=1024 · depth=0.0" in samples
+    assert f'href="{run.stem}/samples.html"' in run.read_text() and "samples-1.html" not in run.read_text()
+    rows = read_samples_script(site / "runs" / run.stem / "samples.js")
+    assert {r["outcome"] for r in rows} == {"correct", "incorrect"} and len(rows) == 10
+    assert rows[0]["input"] == "length=1024 · depth=0.0" and rows[0]["id"] == "len1024-depth0.00"
+    assert all(r["score_text"] == ("1.000" if r["outcome"] == "correct" else "0.000") for r in rows)
+    assert json.loads(rows[0]["raw"])["id"] == rows[0]["id"]  # the raw log row, indented
     from harness.registry import TASKS
     from tests.synthetic import PASSKEY_OPTIONS
 
     golds = [s.target for s in TASKS.get("passkey")(PASSKEY_OPTIONS).samples("offline", None, 0)]
-    assert all(f"<td>{g}</td>" in samples for g in golds)
+    assert [r["gold"] for r in rows] == golds
+
+
+def test_samples_are_one_compressed_script_per_run_and_logs_are_never_copied(site, results):
+    from harness.integrity import samples_path
+    from harness.store import SampleLog, load_record
+
+    assert not list(site.rglob("*.jsonl*")) and not list(site.rglob("samples-*.html"))  # no copies, no 50-row pages
+    scripts = sorted(site.glob("runs/*/samples.js"))
+    assert len(scripts) == 5 and len(list(site.glob("runs/*/samples.html"))) == 5  # the failed run has no samples
+    for script in scripts:
+        text = script.read_text()
+        assert text.startswith('window.HARNESS_SAMPLES = "') and text.endswith('";\n') and text.count("\n") == 1
+        assert "<" not in text and ">" not in text  # base64: nothing in it can close the <script> or open markup
+        page = (script.parent / "samples.html").read_text()
+        assert '<script src="samples.js"></script>' in page and page.index("samples.js") < page.index("assets/site.js")
+    [hostile] = [s for s in scripts if any(r["output"] == HOSTILE_OUTPUT for r in read_samples_script(s))]
+    path = next(p for p in results.rglob(f"{hostile.parent.name}.json"))
+    log_rows = SampleLog(samples_path(load_record(path), path)).read()
+    assert [r["id"] for r in read_samples_script(hostile)] == [r["id"] for r in log_rows]  # every row, in log order
+    assert HOSTILE_OUTPUT not in (hostile.parent / "samples.html").read_text()
+    assert "samples log is <code>results" in (hostile.parent.parent / f"{hostile.parent.name}.html").read_text()
+
+
+def test_site_builds_into_build_site_by_default(results, tmp_path):
+    proc = harness_cli("site", "--results", str(results), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "build" / "site" / "index.html").exists() and "build/site/" in proc.stdout
+    assert not (tmp_path / "site").exists()
+
+
+def test_serve_rebuilds_only_when_a_record_is_newer(results, tmp_path):
+    from harness.site import SITE_MARKER, build_site, needs_build
+
+    out = tmp_path / "site"
+    assert needs_build(results, out)  # nothing built yet
+    build_site(results, out)
+    assert not needs_build(results, out)
+    record = next(results.rglob("*.json"))
+    later = (out / SITE_MARKER).stat().st_mtime + 10
+    os.utime(record, (later, later))
+    assert needs_build(results, out)
+    os.utime(record, (later - 20, later - 20))
+    assert not needs_build(results, out)
+    os.utime(record.parent, (later, later))  # a record added or removed changes its folder
+    assert needs_build(results, out)
+
+
+def serving(*args: str) -> tuple[subprocess.Popen, str]:
+    """`harness site --serve` in a subprocess; returns it and the URL it prints, once it listens."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "site", "--serve", *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in iter(proc.stdout.readline, "")], daemon=True).start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if "serving" in line:
+            return proc, re.search(r"http://127\.0\.0\.1:\d+/index\.html", line).group(0)
+    proc.kill()
+    raise AssertionError(f"no URL printed: {proc.stderr.read()}")
+
+
+def test_serve_on_loopback_stops_cleanly_on_ctrl_c(results, tmp_path):
+    out = tmp_path / "served"
+    proc, url = serving("--port", "0", "--results", str(results), "--out", str(out))
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+        index = opener.open(url, timeout=30).read().decode()
+        assert "<h1>Leaderboard</h1>" in index
+        run = next(out.glob("runs/*/samples.js")).parent.name
+        script = opener.open(url.replace("index.html", f"runs/{run}/samples.js"), timeout=30)
+        assert script.headers["Content-Type"].startswith("text/javascript")
+        assert (out / "index.html").exists()  # built first: there was no build there
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in stderr and "interrupted" not in stderr, stderr
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_2(site, results):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = harness_cli("site", "--serve", "--port", str(port), "--results", str(results), "--out", str(site), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert f"port {port}" in line and "--port N" in line and "Traceback" not in proc.stderr
 
 
 def test_home_matrix_verdicts():
@@ -249,5 +448,5 @@ def test_samples_pages_cut_long_raw_rows_and_keep_short_ones_whole():
     assert json.loads(raw_json(short_row)) == short_row and "\n  " in raw_json(short_row)  # indented, whole
     long_row = {"id": "q2", "scores": {f"score_{i}": 0.123456 for i in range(1, 101)}}
     shown = raw_json(long_row)
-    assert len(shown) < RAW_LIMIT + 60 and shown.endswith("(cut: the whole row is in samples.jsonl)")
+    assert len(shown) < RAW_LIMIT + 60 and shown.endswith("(cut: the whole row is in the run's samples log)")
     assert shown.startswith('{"id":"q2"')

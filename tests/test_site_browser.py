@@ -109,8 +109,9 @@ def test_home_to_task_sort_filter_download_and_run(page, tmp_path):
     expect(page.locator("pre.command")).to_have_text(  # rebuilt from the record's configuration
         "harness run --method snapkv --task passkey --split offline --seed 0 --model test/tiny-llama --method-arg budget=0.5 "
         "--task-arg 'depths=[0.0,0.25,0.5,0.75,1.0]' --task-arg 'lengths=[1024,2048]'")
-    page.get_by_role("link", name="page 1").click()
-    expect(page.locator("table.samples tbody tr")).to_have_count(10)
+    page.get_by_role("link", name="Browse the 10 sample(s)").click()
+    expect(page.locator("table.samples tbody tr")).to_have_count(10)  # rendered from samples.js, over http
+    expect(page.locator(".pager-status")).to_have_text("page 1 of 1 · samples 1-10 of 10")
     assert page.failed_requests == []
 
 
@@ -137,6 +138,11 @@ OVERLAPS = """() => {
     .map(b => b.text);
   return {hits, clipped};
 }"""
+
+
+# A samples page renders its rows after decompressing samples.js (a promise): wait until the loading row is gone.
+SAMPLES_RENDERED = """() => { const m = document.querySelector('table[data-samples] .samples-message');
+  return !m || !m.textContent.startsWith('Loading'); }"""
 
 
 def every_page(site_root: Path) -> list[str]:
@@ -171,6 +177,7 @@ def test_every_page_at_both_widths_fits_and_draws_cleanly(wide_site, browser):
         page.on("pageerror", lambda e: errors.append(str(e)))
         for name in pages:
             page.goto((wide_site / name).as_uri())
+            page.wait_for_function(SAMPLES_RENDERED)
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             if overflow > 1:
                 problems.append(f"{name} at {width} px: the page scrolls sideways by {overflow} px")
@@ -215,10 +222,14 @@ def test_home_matrix_board_columns_filters_and_samples(wide_site, browser):
     section.locator("details.columns label", has_text="status").locator("input").uncheck()
     expect(table.locator("thead th", has_text="status")).to_be_hidden()
     # filters: parameters and status selects
-    section.locator("label.filter", has_text="parameters").locator("select").select_option('{"budget":0.5}')
-    expect(table.locator("tbody tr:visible")).to_have_count(3)  # snapkv, streamingllm and the failed lacache
+    params = section.locator("label.filter", has_text="parameters").locator("select")
+    params.select_option('{"budget":0.5,"kernel":7,"window":32}')  # parameters are keyed with the method's defaults
+    expect(table.locator("tbody tr:visible")).to_have_count(1)
+    expect(table.locator("tbody tr:visible")).to_contain_text("snapkv")
+    params.select_option("")
     section.locator("label.filter", has_text="status").locator("select").select_option("failed")
     expect(table.locator("tbody tr:visible")).to_have_count(1)
+    expect(table.locator("tbody tr:visible")).to_contain_text("lacache")
     section.locator("label.filter", has_text="status").locator("select").select_option("")
     # the page-level hardware filter hides the other board
     page.locator(".section-tools select").select_option("cuda-nvidia-h100")
@@ -232,7 +243,7 @@ def test_home_matrix_board_columns_filters_and_samples(wide_site, browser):
     expect(page.locator("#table-method tbody tr:visible")).to_contain_text("-0.100")
 
     run = next(p for p in (wide_site / "runs").glob("*.html") if "snapkv on passkey" in p.read_text())
-    page.goto((run.parent / run.stem / "samples-1.html").as_uri())
+    page.goto((run.parent / run.stem / "samples.html").as_uri())
     rows = page.locator("#table-samples tbody tr")
     expect(rows).to_have_count(10)
     expect(rows.first.locator("td").nth(2)).to_contain_text("length=")  # input summary
@@ -243,3 +254,89 @@ def test_home_matrix_board_columns_filters_and_samples(wide_site, browser):
     scores = page.locator("#table-samples tbody tr td:nth-child(6)").all_inner_texts()
     assert scores == sorted(scores)
     page.close()
+
+
+@pytest.fixture(scope="module")
+def samples_site(tmp_path_factory):
+    """One run of 60 samples (two pages of 50), one of whose outputs is markup."""
+    import tests.synthetic
+    from harness.integrity import samples_path
+    from harness.store import SampleLog, load_record
+    from tests.test_site import HOSTILE_OUTPUT, with_sample_output
+
+    results = tmp_path_factory.mktemp("results-samples")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tests.synthetic, "PASSKEY_OPTIONS", {**tests.synthetic.PASSKEY_OPTIONS, "per_cell": 6})
+        path = write_passkey_record(results, "snapkv", 0.5, 50_000_000, 1.5, run_index=1)
+    hostile = with_sample_output(path, HOSTILE_OUTPUT)
+    record = load_record(path)
+    rows = SampleLog(samples_path(record, path)).read()
+    site = tmp_path_factory.mktemp("www-samples") / "site"
+    proc = harness_cli("site", "--results", str(results), "--out", str(site))
+    assert proc.returncode == 0, proc.stderr
+    return site / "runs" / record.run_id / "samples.html", rows, hostile
+
+
+def test_samples_page_pages_filters_sorts_and_shows_markup_as_text(samples_site, browser):
+    from harness.site import number
+    from tests.test_site import HOSTILE_OUTPUT
+
+    samples, rows, hostile = samples_site
+    assert len(rows) == 60
+    for width in WIDTHS:
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        dialogs, errors = [], []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(samples.as_uri())  # file://: samples.js is a <script src>, no fetch
+        table = page.locator("#table-samples")
+        status = page.locator(".pager-status")
+        expect(status).to_have_text("page 1 of 2 · samples 1-50 of 60")
+        expect(table.locator("tbody tr")).to_have_count(50)
+        first = table.locator("tbody tr").first
+        expect(first.locator("td").nth(0)).to_have_text(rows[0]["id"])
+        expect(first.locator("td").nth(5)).to_have_text(number(rows[0]["scores"]["exact_match"]))
+        assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1, width
+
+        page.get_by_role("button", name="next").click()
+        expect(status).to_have_text("page 2 of 2 · samples 51-60 of 60")
+        expect(table.locator("tbody tr")).to_have_count(10)
+        last = table.locator("tbody tr").last
+        expect(last.locator("td").nth(0)).to_have_text(rows[-1]["id"])
+        expect(last.locator("td").nth(1)).to_have_text("60")
+        expect(last.locator("td").nth(5)).to_have_text(number(rows[-1]["scores"]["exact_match"]))
+        expect(page.get_by_role("button", name="next")).to_be_disabled()
+        page.get_by_role("button", name="previous").click()
+        expect(status).to_have_text("page 1 of 2 · samples 1-50 of 60")
+
+        # the filter searches every row, not only the page shown, and starts again on page 1
+        page.get_by_placeholder("id, input, output...").fill("item5")
+        expect(table.locator("tbody tr")).to_have_count(10)
+        expect(status).to_have_text("page 1 of 1 · samples 1-10 of 10 (filtered from 60)")
+        wrong = sum(1 for r in rows if r["id"].endswith("item5") and r["scores"]["exact_match"] == 0)
+        page.locator("label.filter", has_text="outcome").locator("select").select_option("incorrect")
+        expect(table.locator("tbody tr")).to_have_count(wrong)
+        page.locator("label.filter", has_text="outcome").locator("select").select_option("")
+        page.get_by_placeholder("id, input, output...").fill("")
+        expect(status).to_have_text("page 1 of 2 · samples 1-50 of 60")
+
+        # sorting orders all 60 rows: the lowest scores first, then the highest on top
+        header = table.locator("thead th", has_text="score")
+        header.click()
+        expect(header).to_have_attribute("aria-sort", "ascending")
+        expect(table.locator("tbody tr").first.locator("td").nth(5)).to_have_text("0.000")
+        header.click()
+        expect(table.locator("tbody tr").first.locator("td").nth(5)).to_have_text("1.000")
+        page.get_by_role("button", name="next").click()
+        expect(table.locator("tbody tr").last.locator("td").nth(5)).to_have_text("0.000")
+
+        # an output that is markup is shown as text and never runs
+        page.get_by_placeholder("id, input, output...").fill("onerror")
+        expect(table.locator("tbody tr")).to_have_count(1)
+        row = table.locator("tbody tr").first
+        expect(row.locator("td").nth(0)).to_have_text(hostile)
+        expect(row.locator("td.text")).to_have_text(HOSTILE_OUTPUT)
+        assert table.locator("tbody script, tbody img").count() == 0
+        assert dialogs == [] and errors == []
+        page.close()

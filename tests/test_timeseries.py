@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ from harness.runtime import Runtime
 from tasks.timeseries import generators as g
 from tasks.timeseries.optimum import Process, optimal_mse, psi_weights, step_errors
 from tasks.timeseries.windows import prepare
-from tests.conftest import harness_cli
+from tests.conftest import harness_cli, logged_rows
 
 N = 5000
 
@@ -222,7 +221,7 @@ def test_run_records_the_capability_map(tmp_path):
     assert record["metrics"]["naive_floor"]["value"] == pytest.approx(2 / 26)  # the random walk at both horizons
     cells = {(r["category"], r["horizon"]): r for r in record["breakdowns"]["by_category_horizon"]}
     assert set(cells) == {(c, h) for c in ("periodic", "stochastic") for h in (24, 96)}
-    rows = [json.loads(line) for line in path.with_name(path.stem + ".samples.jsonl").read_text().splitlines()]
+    rows = logged_rows(path)
     sine = next(r for r in rows if r["id"] == "Sin0.05-h96")
     assert sine["scores"]["mse"] < 1e-20  # period 20 found exactly: repeating it is perfect
     assert record["performance"]["latency"]["forecast_window"]["repeats"] == 30

@@ -1,4 +1,6 @@
-// Tables, filters, column chooser and hardware selector for the harness leaderboard. No dependencies, no network.
+// Tables, filters, column chooser and hardware selector for the harness leaderboard, and the samples pages (rows
+// rendered from the run's samples.js, a page at a time). No dependencies, no network. Text from the data is only
+// ever inserted with textContent.
 (function () {
   "use strict";
   var LABELS = { params: "parameters", outcome: "outcome", hardware: "hardware", model: "model", family: "family", status: "status" };
@@ -19,12 +21,18 @@
     return a.localeCompare(b);
   }
 
-  function sortBy(table, header) {
-    var index = Array.prototype.indexOf.call(header.parentNode.children, header);
-    var numeric = header.getAttribute("data-type") === "number";
+  // A header click: ascending first, then it flips; the header shows the direction (aria-sort) and is returned.
+  function toggleSort(header) {
     var ascending = header.getAttribute("aria-sort") !== "ascending";
     each(header.parentNode.children, function (th) { th.removeAttribute("aria-sort"); });
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    return ascending;
+  }
+
+  function sortBy(table, header) {
+    var index = Array.prototype.indexOf.call(header.parentNode.children, header);
+    var numeric = header.getAttribute("data-type") === "number";
+    var ascending = toggleSort(header);
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (r1, r2) {
@@ -85,6 +93,8 @@
   }
 
   function setColumn(table, index, visible) {
+    table.hiddenColumns = table.hiddenColumns || {};
+    table.hiddenColumns[index] = !visible;  // remembered for rows rendered later (the samples pages)
     each(table.querySelectorAll("thead tr, tbody tr"), function (row) {
       var cell = row.children[index];
       if (cell) cell.classList.toggle("col-hidden", !visible);
@@ -116,7 +126,182 @@
     tools.appendChild(details);
   }
 
+  // --- samples pages: every row is in samples.js (base64 of gzipped JSON); 50 at a time are in the DOM ---------------
+
+  function message(table, text) {
+    var body = table.tBodies[0];
+    while (body.firstChild) body.removeChild(body.firstChild);
+    var row = body.insertRow();
+    var cell = row.insertCell();
+    cell.colSpan = table.tHead.rows[0].cells.length;
+    cell.className = "samples-message";
+    cell.textContent = text;
+  }
+
+  function decodeSamples(encoded) {
+    var binary = atob(encoded);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(JSON.parse);
+  }
+
+  function sampleValue(row, key) {
+    if (key === "index") return String(row.index);
+    if (key === "score") return row.score === null || row.score === undefined ? "" : String(row.score);
+    return row[key] || "";
+  }
+
+  function sampleCell(row, key) {
+    var td = document.createElement("td");
+    if (key === "id") {
+      var code = document.createElement("code");
+      code.textContent = row.id;
+      td.appendChild(code);
+    } else if (key === "index") {
+      td.className = "num";
+      td.textContent = String(row.index);
+    } else if (key === "score") {
+      td.className = "num";
+      td.textContent = row.score_text;
+    } else if (key === "outcome") {
+      var badge = document.createElement("span");
+      badge.className = "outcome outcome-" + row.outcome;
+      badge.textContent = row.outcome;
+      td.appendChild(badge);
+    } else if (key === "raw") {
+      var details = document.createElement("details");
+      var summary = document.createElement("summary");
+      summary.textContent = "JSON";
+      var pre = document.createElement("pre");
+      pre.textContent = row.raw;
+      details.appendChild(summary);
+      details.appendChild(pre);
+      td.appendChild(details);
+    } else {
+      if (key === "output") td.className = "text";
+      td.textContent = key === "gold" ? (row.gold || "-") : row[key];
+    }
+    return td;
+  }
+
+  function samplesTable(table) {
+    var perPage = parseInt(table.getAttribute("data-samples"), 10) || 50;
+    var headers = table.tHead.rows[0].cells;
+    var keys = Array.prototype.map.call(headers, function (th) { return th.getAttribute("data-key"); });
+    var pager = document.querySelector("[data-pager-for='" + table.id + "']");
+    var tools = document.querySelector("[data-tools-for='" + table.id + "']");
+    var input = document.querySelector("input[data-filter-for='" + table.id + "']");
+    var state = { all: [], shown: [], page: 0, needle: "", choices: {} };
+
+    function render() {
+      var pages = Math.max(1, Math.ceil(state.shown.length / perPage));
+      state.page = Math.min(Math.max(state.page, 0), pages - 1);
+      var first = state.page * perPage;
+      var body = document.createElement("tbody");
+      state.shown.slice(first, first + perPage).forEach(function (row) {
+        var tr = document.createElement("tr");
+        if (row.outcome) tr.setAttribute("data-outcome", row.outcome);
+        keys.forEach(function (key, index) {
+          var td = sampleCell(row, key);
+          if (table.hiddenColumns && table.hiddenColumns[index]) td.classList.add("col-hidden");
+          tr.appendChild(td);
+        });
+        body.appendChild(tr);
+      });
+      table.replaceChild(body, table.tBodies[0]);
+      if (!state.shown.length) message(table, "No sample matches the filter.");
+      var status = "page " + (state.page + 1) + " of " + pages + " · samples " +
+        (state.shown.length ? first + 1 : 0) + "-" + Math.min(first + perPage, state.shown.length) + " of " + state.shown.length;
+      if (state.shown.length !== state.all.length) status += " (filtered from " + state.all.length + ")";
+      if (pager) {
+        pager.querySelector(".pager-status").textContent = status;
+        pager.querySelector("[data-step='-1']").disabled = state.page === 0;
+        pager.querySelector("[data-step='1']").disabled = state.page >= pages - 1;
+      }
+    }
+
+    function refilter() {
+      var needle = state.needle.trim().toLowerCase();
+      state.shown = state.all.filter(function (row) {
+        if (needle !== "" && row.haystack.indexOf(needle) === -1) return false;
+        return Object.keys(state.choices).every(function (key) {
+          return state.choices[key] === "" || row[key] === state.choices[key];
+        });
+      });
+      state.page = 0;
+      render();
+    }
+
+    function start(rows) {
+      state.all = rows.map(function (row, i) {
+        row.index = i + 1;
+        row.haystack = (row.id + "\n" + row.input + "\n" + row.output).toLowerCase();
+        return row;
+      });
+      if (tools) {
+        (tools.getAttribute("data-filter-keys") || "").split(" ").filter(Boolean).forEach(function (key) {
+          var seen = {};
+          state.all.forEach(function (row) { if (row[key]) seen[row[key]] = true; });
+          var values = Object.keys(seen).sort();
+          if (values.length < 2) return;  // a filter with one value would do nothing
+          tools.appendChild(makeSelect(LABELS[key] || key, values, function (value) {
+            state.choices[key] = value;
+            refilter();
+          }));
+        });
+        addColumnChooser(tools, table);
+      }
+      if (input) {
+        input.addEventListener("input", function () { state.needle = input.value; refilter(); });
+        state.needle = input.value;  // a value the browser restored on going back
+      }
+      each(headers, function (header, index) {
+        header.addEventListener("click", function () {
+          var numeric = header.getAttribute("data-type") === "number";
+          var ascending = toggleSort(header);
+          state.all.sort(function (r1, r2) {
+            var a = sampleValue(r1, keys[index]), b = sampleValue(r2, keys[index]);
+            if (a === "" || b === "") return compare(a, b, numeric);
+            var order = compare(a, b, numeric);
+            return ascending ? order : -order;
+          });
+          refilter();
+        });
+      });
+      if (pager) {
+        each(pager.querySelectorAll("button[data-step]"), function (button) {
+          button.addEventListener("click", function () {
+            state.page += parseInt(button.getAttribute("data-step"), 10);
+            render();
+          });
+        });
+      }
+      refilter();
+    }
+
+    var encoded = window.HARNESS_SAMPLES;
+    if (typeof encoded !== "string") {
+      message(table, "samples.js did not load: it belongs beside this page (runs/<run>/samples.js); rebuild the site with `harness site`.");
+      return;
+    }
+    if (typeof DecompressionStream === "undefined" || typeof Response === "undefined" || !Blob.prototype.stream) {
+      message(table, "This browser cannot decompress the samples (no DecompressionStream): open the page in a current Chrome, Edge, Firefox or Safari.");
+      return;
+    }
+    decodeSamples(encoded).then(function (data) { start(data.rows); }, function (error) {
+      message(table, "The samples could not be read from samples.js (" + error + "): rebuild the site with `harness site`.");
+    });
+  }
+
+  function isSamples(table) { return table && table.hasAttribute("data-samples"); }
+
+  each(document.querySelectorAll("table[data-samples]"), samplesTable);
+
+  // --- the other tables: every row is in the DOM --------------------------------------------------------------------
+
   each(document.querySelectorAll("table.sortable"), function (table) {
+    if (isSamples(table)) return;
     each(table.querySelectorAll("thead th"), function (header) {
       header.addEventListener("click", function () { sortBy(table, header); });
     });
@@ -124,6 +309,7 @@
 
   each(document.querySelectorAll("input[data-filter-for]"), function (input) {
     var table = document.getElementById(input.getAttribute("data-filter-for"));
+    if (!table || isSamples(table)) return;
     input.addEventListener("input", function () {
       table.filterText = input.value;
       applyFilters(table);
@@ -132,7 +318,7 @@
 
   each(document.querySelectorAll("[data-tools-for]"), function (tools) {
     var table = document.getElementById(tools.getAttribute("data-tools-for"));
-    if (!table) return;
+    if (!table || isSamples(table)) return;
     addSelectFilters(tools, table);
     addColumnChooser(tools, table);
   });
