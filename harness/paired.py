@@ -100,6 +100,10 @@ def recompute(task: "Task", record: ResultRecord, path: Path, rows: list[dict[st
     if pinned is None:
         return None
     reference_path = (path.parent / pinned.record).resolve()
+    here = path.resolve()
+    tree = here.parents[4] if len(here.parents) > 4 else here.parent  # results/task/method/model/hardware/RUN.json
+    if not reference_path.is_relative_to(tree) or reference_path.suffix != ".json":
+        return f"the reference record {pinned.record} of its comparison is not a record inside its results tree"
     if not reference_path.is_file():
         return f"the reference record {pinned.record} of its comparison with {pinned.reference} is missing"
     reference = load_record(reference_path)

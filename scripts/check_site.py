@@ -16,7 +16,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.test_site_browser import CHROMIUM, CHROMIUM_ARGS, OVERLAPS, SAMPLES_RENDERED, WIDTHS  # noqa: E402
+from tests.test_site_browser import CHROMIUM, CHROMIUM_ARGS, WIDTHS, page_problems  # noqa: E402
 
 
 def sample_pages(site: Path, runs: int, seed: int = 0) -> list[str]:
@@ -32,28 +32,12 @@ def sample_pages(site: Path, runs: int, seed: int = 0) -> list[str]:
 
 
 def problems_of(site: Path, pages: list[str]) -> list[str]:
-    problems: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        for width in WIDTHS:
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            for name in pages:
-                page.goto((site / name).resolve().as_uri())
-                page.wait_for_function(SAMPLES_RENDERED, timeout=60_000)
-                overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-                if overflow > 1:
-                    problems.append(f"{name} at {width} px: the page scrolls sideways by {overflow} px")
-                labels = page.evaluate(OVERLAPS)
-                if labels["hits"] or labels["clipped"]:
-                    problems.append(f"{name} at {width} px: labels overlap {labels['hits']} or are clipped {labels['clipped']}")
-                problems += [f"{name} at {width} px: console: {e}" for e in errors]
-                errors.clear()
-            page.close()
-        browser.close()
-    return problems
+        try:
+            return page_problems(browser, site, pages)
+        finally:
+            browser.close()
 
 
 def main() -> int:

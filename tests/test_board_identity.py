@@ -65,3 +65,27 @@ def test_a_new_run_lands_on_the_board_of_a_reference_made_before_an_option_was_a
     full_path.write_text(json.dumps(older))
     proc = harness_cli("validate", str(out))
     assert proc.returncode == 1 and f"reference record {comparison['record']} is on another board" in proc.stderr
+
+
+def test_a_comparison_must_name_a_record_of_its_own_board_inside_its_tree(tmp_path):
+    from harness.paired import compare_with
+    from harness.registry import TASKS
+    from harness.store import SampleLog, load_record, write_record
+    from tests.synthetic import PASSKEY_OPTIONS, write_passkey_record
+
+    out = tmp_path / "results"
+    full = write_passkey_record(out, "full", 0.9, 1000, 0.1)
+    mine = write_passkey_record(out, "streamingllm", 0.5, 500, 0.1, run_index=1)
+    record, reference = load_record(mine), load_record(full)
+    rows = SampleLog(mine.parent / record.artifacts.samples).read()
+    record.comparison = compare_with(TASKS.get("passkey")(PASSKEY_OPTIONS), rows, mine, reference, full, 0)
+    write_record(mine, record)
+    assert harness_cli("validate", str(out)).returncode == 0
+    outside = tmp_path / "elsewhere" / full.name  # a copy of the very same reference, outside the results tree
+    outside.parent.mkdir()
+    outside.write_text(full.read_text())
+    (outside.parent / reference.artifacts.samples).write_bytes((full.parent / reference.artifacts.samples).read_bytes())
+    record.comparison.record = str(outside)
+    write_record(mine, record)
+    proc = harness_cli("validate", str(out))
+    assert proc.returncode == 1 and "is not a record inside its results tree" in proc.stderr
