@@ -54,12 +54,13 @@ def harness_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
 
 
 def logged_rows(where: Path) -> list[dict]:
-    """The sample rows of a record (a .json path) or of the one run under a results folder, read as harness reads
-    them (a complete run's log is stored compressed)."""
+    """The sample rows of a record (a .json path) or of every run under a results folder (in path order), read as
+    harness reads them (a complete run's log is stored compressed)."""
     from harness.integrity import samples_path
     from harness.store import SampleLog, is_samples_log, load_record
 
     if where.suffix == ".json":
         return SampleLog(samples_path(load_record(where), where)).read()
-    [log] = [p for p in where.rglob("*") if is_samples_log(p)]
-    return SampleLog(log).read()
+    logs = sorted(p for p in where.rglob("*") if is_samples_log(p))
+    assert logs, f"no samples log under {where}"
+    return [row for log in logs for row in SampleLog(log).read()]
