@@ -14,9 +14,10 @@ Layouts:
   one-board  all N on one board (the first task's own hardware): every copy keeps its created_at, so all are current
              and each is a point on the board's plots, piling up on the few places the committed methods score.
 
-Times `harness validate FOLDER` and `harness site --results FOLDER --out TMP` as subprocesses (peak memory: the
-child's maximum resident set from wait4, children included; CPU seconds beside wall seconds, as the machine may be
-shared); either failing, or the site leaving a copy out, stops the benchmark. --label-time runs the site build through
+Times `harness validate FOLDER --receipt R` and then `harness site --results FOLDER --out TMP --validated R`, as CI
+runs them, as subprocesses (peak memory: the largest resident set of the child or any of its worker processes, from
+wait4; CPU seconds beside wall seconds, as the machine may be shared); either failing, or the site leaving a copy out,
+stops the benchmark. Above --skip-validate-above the site is built without a receipt and checks every record itself. --label-time runs the site build through
 the same CLI entry point with `place_labels` wrapped in a timer and reports the seconds spent placing labels. The
 table goes to stdout and to --log.
 """
@@ -159,13 +160,16 @@ def measure(n: int, layout: str, found: dict[str, list[Template]], validate: boo
         make_records(results, n, layout, found)
         generated = time.perf_counter() - start
         row: dict[str, object] = {"n": n, "layout": layout, "generate s": generated}
+        receipt: list[str] = []
         if validate:
-            run = timed([sys.executable, "-m", "harness.cli", "validate", str(results)], logs / "validate")
+            run = timed([sys.executable, "-m", "harness.cli", "validate", str(results), "--receipt", str(Path(tmp) / "validated.json")],
+                        logs / "validate")
             if run.rc != 0:
                 raise SystemExit(f"harness validate failed on the copies (exit {run.rc}):\n{run.tail}")
             row.update({"validate s": run.seconds, "validate cpu s": run.cpu, "validate MiB": run.peak_mib})
+            receipt = ["--validated", str(Path(tmp) / "validated.json")]
         entry = ["-c", LABEL_TIMER] if label_time else ["-m", "harness.cli"]
-        run = timed([sys.executable, *entry, "site", "--results", str(results), "--out", str(site)], logs / "site")
+        run = timed([sys.executable, *entry, "site", "--results", str(results), "--out", str(site), *receipt], logs / "site")
         left_out = [line for line in (logs / "site" / "stderr").read_text().splitlines() if line.startswith("warning: left out")]
         if run.rc != 0 or left_out:
             raise SystemExit(f"harness site failed (exit {run.rc}) or left out {len(left_out)} copies:\n{run.tail}")
@@ -216,7 +220,7 @@ def main() -> None:
                         help="tasks whose committed records are copied (cheap to validate; the first one fills one-board)")
     parser.add_argument("--results", type=Path, default=REPO / "results")
     parser.add_argument("--skip-validate-above", type=int, default=None, metavar="N",
-                        help="time `harness validate` only for sizes up to N (the site build validates anyway)")
+                        help="time `harness validate` only for sizes up to N (above it the site checks every record itself)")
     parser.add_argument("--label-time", action="store_true", help="also report the seconds the site spends placing labels")
     parser.add_argument("--log", type=Path, default=LOG, help="where the table is written")
     args = parser.parse_args()

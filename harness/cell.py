@@ -241,7 +241,7 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
     path = folder / f"{run_id}.json"
     if rows:
         record.metrics = task.metrics_of(rows, spec.seed)
-        record.breakdowns = task.breakdowns(evaluated, [r["scores"] for r in rows])
+        record.breakdowns = task.breakdowns(evaluated, task.score_rows(rows))
         record.method.applied = task.applied(rows)
         record.comparison = compare_with_reference(task, method.name, record, rows, path, Path(spec.out), model_id,
                                                    env["hardware_key"], spec.seed)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.report import literal
 
 
 def parse_kv(pairs: list[str], flag: str) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
     report = compact(args.results)
     for line in report.problems:
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {literal(line)}", file=sys.stderr)
     print(f"{report.compressed} samples log(s) compressed, {report.already} already compressed, "
           f"{len(report.problems)} left as they were")
     return 1 if report.problems else 0
@@ -136,7 +137,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     for (record, path) in records:
         console.print(f"  {record.run_id}  {path}")
     for line in bad:
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {literal(line)}", file=sys.stderr)
     return 1 if bad else 0
 
 
@@ -152,7 +153,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
         console.print("the re-scored figures equal the record's")
         return 0
     for line in differences:
-        print(f"{'rewritten' if args.write else 'error'}: {line}", file=sys.stderr)
+        print(f"{'rewritten' if args.write else 'error'}: {literal(line)}", file=sys.stderr)
     if args.write:
         console.print(f"rewrote {path} and its samples file with the re-scored figures")
         return 0
@@ -163,7 +164,8 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from harness.changes import changed_files
     from harness.integrity import check_paths
-    from harness.store import COMPRESSED_SUFFIX, SAMPLES_SUFFIX, record_paths
+    from harness.receipt import write_receipt
+    from harness.store import log_names, record_paths
 
     if args.jobs is not None and args.jobs < 1:
         raise HarnessError(f"--jobs must be at least 1, got {args.jobs}")
@@ -171,18 +173,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     changed = None if args.changed_since is None else changed_files(args.changed_since, [Path(p) for p in args.paths])
 
     def deep(path: Path) -> bool:  # a record the change adds or modifies, or whose samples it touches
-        return changed is None or any((path.parent / name).resolve() in changed
-                                      for name in (path.name, path.stem + SAMPLES_SUFFIX, path.stem + COMPRESSED_SUFFIX))
+        return changed is None or any(file.resolve() in changed for file in (path, *log_names(path)))
 
     problems = 0
     reports = check_paths(paths, deep, args.jobs)
     for report in reports:
         for line in report.warnings:
-            print(f"warning: {line}", file=sys.stderr)
+            print(f"warning: {literal(line)}", file=sys.stderr)
         for line in report.problems:
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {literal(line)}", file=sys.stderr)
         problems += len(report.problems)
     scope = "" if changed is None else f" ({sum(map(deep, paths))} changed since {args.changed_since} re-scored against their split)"
+    if args.receipt is not None:
+        write_receipt(args.receipt, [path for path, report in zip(paths, reports) if report.ok])
+        scope += f"; receipt of those that passed in {args.receipt} (for `harness site --validated {args.receipt}`)"
     print(f"{len(paths)} record(s) checked{scope}, {problems} problem(s)")
     return 1 if problems else 0
 
@@ -210,7 +214,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if result.uninformative:
         console.print(f"note: {result.uninformative}")
     for line in result.record_problems:
-        print(f"error: the record disagrees with its own samples: {line}", file=sys.stderr)
+        print(f"error: the record disagrees with its own samples: {literal(line)}", file=sys.stderr)
     if not result.agrees:
         what = "its metrics are not those of its samples" if result.record_problems else "metrics differ beyond the tolerance"
         print(f"error: {result.record.run_id} does not reproduce: {what}", file=sys.stderr)
@@ -223,17 +227,20 @@ def cmd_site(args: argparse.Namespace) -> int:
     from harness.report import console
     from harness.site import build_site, needs_build, serve, site_server
 
+    if args.jobs is not None and args.jobs < 1:
+        raise HarnessError(f"--jobs must be at least 1, got {args.jobs}")
     server = site_server(args.out, args.port) if args.serve else None  # a port in use fails before the build
     try:
         if server is None or needs_build(args.results, args.out):
-            built = build_site(args.results, args.out)
+            built = build_site(args.results, args.out, args.validated, args.jobs)
             for line in built.warnings:
-                print(f"warning: {line}", file=sys.stderr)
+                print(f"warning: {literal(line)}", file=sys.stderr)
             for path, problems in built.rejected:
-                print(f"warning: left out {path}: {problems[0]}", file=sys.stderr)
+                print(f"warning: left out {literal(str(path))}: {literal(problems[0])}", file=sys.stderr)
             hint = "" if server else f": open {args.out / 'index.html'} in a browser, or serve it with `harness site --serve`"
-            console.print(f"built {args.out}/ from {len(built.items)} record(s), {len(built.rejected)} left out (listed "
-                          f"on rejected.html){hint}")
+            receipt = f" ({built.receipted} taken from the receipt unchecked)" if args.validated else ""
+            console.print(f"built {args.out}/ from {len(built.items)} record(s){receipt}, {len(built.rejected)} left out "
+                          f"(listed on rejected.html){hint}")
         else:
             console.print(f"{args.out}/ is up to date with {args.results}/ (no record or samples log is newer): not rebuilt")
     except BaseException as exc:
@@ -341,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--changed-since", metavar="GIT_REF", help="re-generate the split and re-score outputs only for "
                    "records added or modified since this git revision (every other check runs on every record)")
     p.add_argument("--jobs", type=int, help="processes to check with (default: the machine's cores)")
+    p.add_argument("--receipt", type=Path, metavar="FILE", help="write a receipt of the records that passed (their bytes' "
+                   "sha256), so that `harness site --validated FILE` does not check them again (e.g. build/validated.json)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("verify", help="re-run N informative offline samples of a record; compare with its samples and metrics")
@@ -357,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", action="store_true", help="build if needed (no build yet, or newer records), then serve the "
                    "folder on http://127.0.0.1:PORT/ until Ctrl-C")
     p.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
+    p.add_argument("--jobs", type=int, help="processes to build with (default: the machine's cores)")
+    p.add_argument("--validated", type=Path, metavar="RECEIPT", help="a receipt from `harness validate --receipt`: records "
+                   "it passed with their present bytes are not checked again (any other record is)")
     p.set_defaults(func=cmd_site)
 
     p = sub.add_parser("export", help="write a run's latency series as pyperf JSON")
@@ -376,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {literal(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:  # a path the user gave that cannot be read or written, a full disk
         where = f" {exc.filename}" if exc.filename else ""

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from harness.identity import canonical, canonical_options
 from harness.paired import recompute
 from harness.record import MetricValue, ResultRecord
 from harness.registry import TASKS
-from harness.store import SampleLog, load_record, model_slug, read_record, safe_name, samples_sha256, write_record
+from harness.store import (SampleLog, load_record, model_slug, read_record, safe_name, samples_path, samples_sha256,
+                           write_record)
 from harness.task import Sample, Task
 
 TOLERANCE = 1e-9
@@ -32,6 +34,7 @@ TOLERANCE = 1e-9
 # across processors and their numeric code paths (benchmarks/split_portability.py): what is compared with a split
 # re-generated here (metas, outputs re-scored) and verify's per-sample scores allow this much.
 ACROSS_MACHINES = 1e-6
+CLOCK_SKEW = timedelta(hours=1)  # a record dated this far ahead of the checking machine's clock is in the future
 GENERATED_SPLIT = "offline"  # the split every task generates from a seed (SplitSpec)
 SHOWN = 3  # ids named in one problem line
 SPLITS_KEPT = 4  # generated splits a checker keeps (records of one task and its few option sets sit together)
@@ -53,10 +56,6 @@ def close(a: Any, b: Any, tol: float = TOLERANCE) -> bool:
 def named(ids: list[str]) -> str:
     more = f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else ""
     return ", ".join(repr(i) for i in ids[:SHOWN]) + more
-
-
-def samples_path(record: ResultRecord, path: Path) -> Path | None:
-    return path.parent / record.artifacts.samples if record.artifacts else None
 
 
 def task_of(record: ResultRecord) -> Task:
@@ -96,6 +95,38 @@ def metric_differences(recorded: dict[str, MetricValue], again: dict[str, Metric
             lines.append(f"metric {name} = {mine.value if mine else 'nothing'} but the samples give "
                          f"{theirs.value if theirs else 'nothing'}")
     return lines
+
+
+def claim_problems(record: ResultRecord, now: datetime | None = None) -> list[str]:
+    """What a record claims that no samples log can confirm, held to what is possible: a limit that is not negative,
+    a creation time not in the future, and costs that are finite numbers (positive where nothing is free)."""
+    problems = []
+    if record.config.limit is not None and record.config.limit < 0:
+        problems.append(f"config.limit {record.config.limit} is negative: a run's limit is a count of samples (or none)")
+    created = record.created_at if record.created_at.tzinfo else record.created_at.replace(tzinfo=timezone.utc)
+    if created > (now or datetime.now(timezone.utc)) + CLOCK_SKEW:
+        problems.append(f"created_at {record.created_at.isoformat()} is in the future: a record is dated when it ran")
+    costs: list[tuple[str, float | int | None, bool]] = []  # (field, value, must be above zero)
+    for scope, stats in record.performance.latency.items():
+        costs += [(f"latency {scope} p50", stats.p50, True), (f"latency {scope} repeats", stats.repeats, True)]
+        costs += [(f"latency {scope} {name}", getattr(stats, name), False)
+                  for name in ("p90", "p99", "mean", "std", "median", "mad", "min", "max", "warmups")]
+        costs += [(f"latency {scope} raw", value, False) for value in stats.raw]
+    if record.performance.throughput is not None:
+        costs.append(("throughput", record.performance.throughput.value, True))
+    memory = record.performance.memory
+    if memory is not None:
+        costs += [("memory peak_bytes", memory.peak_bytes, True), ("memory reserved_bytes", memory.reserved_bytes, False),
+                  ("memory parameter_bytes", memory.parameter_bytes, False)]
+        if memory.kv_cache is not None:
+            kv = memory.kv_cache
+            costs += [(f"memory kv_cache {name}", getattr(kv, name), False)
+                      for name in ("peak_bytes", "decode_bytes", "peak_tokens", "analytical_peak_bytes")]
+    for name, value, positive in costs:
+        if value is not None and (not math.isfinite(value) or value < 0 or (positive and value == 0)):
+            problems.append(f"{name} is {value}: a measured cost is a finite number, "
+                            + ("above zero" if positive else "zero or more"))
+    return problems
 
 
 @dataclass
@@ -149,7 +180,9 @@ class Checker:
         return report
 
     def _problems(self, record: ResultRecord, path: Path, deep: bool = True) -> list[str]:
-        problems = []
+        problems = [f"{path}: {line}" for line in claim_problems(record)]
+        if record.config.limit is not None and record.config.limit < 0:
+            return problems  # no split has a negative size: nothing else can be checked against one
         if path.stem != record.run_id:
             problems.append(f"{path}: the file name does not match its run_id {record.run_id}")
         scored = record.task.dataset is None or record.task.dataset.n_evaluated > 0  # a run stopped before its first sample has none
@@ -198,7 +231,7 @@ class Checker:
         bad = rescored(task, rows, samples)
         if bad:
             problems.append(f"{len(bad)} sample(s) score differently from their saved outputs: {named(bad)}")
-        breakdowns = task.breakdowns([samples[r["id"]] for r in rows], [r["scores"] for r in rows]) if rows else {}
+        breakdowns = task.breakdowns([samples[r["id"]] for r in rows], task.score_rows(rows)) if rows else {}
         if not close(breakdowns, record.breakdowns):
             problems.append("breakdowns differ from those the samples give")
         return problems
@@ -224,21 +257,33 @@ def in_place(record: ResultRecord, path: Path) -> bool:
     return tuple(path.parent.parts[-4:]) == folders and path.stem == record.run_id
 
 
+def already_passed(path: Path) -> Report:
+    """The report of a record a validation receipt passed with its present bytes: warnings and run id read again."""
+    try:
+        record, warnings = read_record(path)
+    except HarnessError as exc:
+        return Report(problems=[str(exc)])
+    return Report(warnings=warnings, run_id=record.run_id, in_place=in_place(record, path))
+
+
 def _check_group(paths: list[Path], deep: list[bool]) -> list[Report]:
     checker = Checker()
     return [checker.check(path, d) for path, d in zip(paths, deep)]
 
 
-def check_paths(paths: list[Path], deep: Callable[[Path], bool] = lambda _: True, jobs: int | None = None) -> list[Report]:
+def check_paths(paths: list[Path], deep: Callable[[Path], bool] = lambda _: True, jobs: int | None = None,
+                passed: Collection[Path] = ()) -> list[Report]:
     """Every record checked, in the order given, on up to `jobs` processes (default: the cores), the records of one
-    task folder together (each process keeps its splits); then run ids held twice: the copy that sits in its place
-    is kept, every other is refused naming both paths."""
+    task folder together (each process keeps its splits); records in `passed` (a validation receipt's, see
+    harness.receipt) only read again. Then run ids held twice (refuse_repeated_run_ids)."""
+    reports: list[Report | None] = [already_passed(p) if p in passed else None for p in paths]
     groups: dict[Path, list[int]] = {}
     for i, path in enumerate(paths):
+        if reports[i] is not None:
+            continue
         groups.setdefault(path.parents[3] if len(path.parents) > 4 else path.parent, []).append(i)
     ordered = sorted(groups.values(), key=len, reverse=True)  # the largest first, so the processes finish together
     workers = min(jobs or os.cpu_count() or 1, len(ordered))
-    reports: list[Report | None] = [None] * len(paths)
     work = [([paths[i] for i in group], [deep(paths[i]) for i in group]) for group in ordered]
     if workers <= 1:
         done = [_check_group(*item) for item in work]
@@ -249,6 +294,12 @@ def check_paths(paths: list[Path], deep: Callable[[Path], bool] = lambda _: True
         for i, report in zip(group, found):
             reports[i] = report
     checked = [r for r in reports if r is not None]
+    refuse_repeated_run_ids(paths, checked)
+    return checked
+
+
+def refuse_repeated_run_ids(paths: list[Path], checked: list[Report]) -> None:
+    """Run ids held twice: the copy that sits in its place is kept, every other is refused naming both paths."""
     held: dict[str, list[int]] = {}
     for i, report in enumerate(checked):
         if report.run_id is not None:
@@ -264,7 +315,6 @@ def check_paths(paths: list[Path], deep: Callable[[Path], bool] = lambda _: True
                 checked[i].problems.append(f"{paths[i]}: run_id {run_id} is also held by {others}: "
                                            + ("this copy is not in its cell's folder; remove it" if kept is not None
                                               else "keep one of them"))
-    return checked
 
 
 def rescore(path: Path, write: bool) -> tuple[ResultRecord, list[str]]:
@@ -289,7 +339,7 @@ def rescore(path: Path, write: bool) -> tuple[ResultRecord, list[str]]:
         row["scores"] = scores
     again = record.model_copy(deep=True)
     again.metrics = task.metrics_of(rows, record.config.seed)
-    again.breakdowns = task.breakdowns([samples[r["id"]] for r in rows], [r["scores"] for r in rows])
+    again.breakdowns = task.breakdowns([samples[r["id"]] for r in rows], task.score_rows(rows))
     again.method.applied = task.applied(rows)
     comparison = recompute(task, again, path, rows)
     if isinstance(comparison, str):

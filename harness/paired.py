@@ -18,7 +18,7 @@ from scipy.stats import binomtest
 from harness.identity import same_board
 from harness.record import Comparison, PairedMetric, ResultRecord
 from harness.stats import BOOTSTRAP_RESAMPLES
-from harness.store import SampleLog, load_record, samples_sha256
+from harness.store import SampleLog, load_record, samples_path, samples_sha256
 
 if TYPE_CHECKING:
     from harness.task import Task
@@ -88,7 +88,7 @@ def paired_metrics(task: "Task", rows: list[dict[str, Any]], reference_rows: lis
 def compare_with(task: "Task", rows: list[dict[str, Any]], record_path: Path, reference: ResultRecord,
                  reference_path: Path, seed: int) -> Comparison:
     """The comparison block of a record against one reference record (its samples read from disk)."""
-    samples = reference_path.parent / reference.artifacts.samples
+    samples = samples_path(reference, reference_path)
     return Comparison(reference=reference.method.name, run_id=reference.run_id,
                       record=os.path.relpath(reference_path, record_path.parent), samples_sha256=samples_sha256(samples),
                       metrics=paired_metrics(task, rows, SampleLog(samples).read(), seed))
@@ -113,6 +113,6 @@ def recompute(task: "Task", record: ResultRecord, path: Path, rows: list[dict[st
         return f"the reference record {pinned.record} is not a complete run of {pinned.reference}"
     if not same_board(record, reference):
         return f"the reference record {pinned.record} is on another board (task options, split, limit, seed, model or hardware differ)"
-    if samples_sha256(reference_path.parent / reference.artifacts.samples) != pinned.samples_sha256:
+    if samples_sha256(samples_path(reference, reference_path)) != pinned.samples_sha256:
         return f"the samples of reference run {pinned.run_id} changed since the comparison was made"
     return compare_with(task, rows, path, reference, reference_path, record.config.seed).model_copy(update={"record": pinned.record})

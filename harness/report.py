@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -11,7 +13,23 @@ from rich.table import Table
 from harness.record import ResultRecord
 from harness.reproduce import reproduce_command
 
-console = Console(width=None if sys.stdout.isatty() else 160)
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # control characters but newline and tab
+
+
+def literal(text: str) -> str:
+    """Text as a terminal should show it from a record or a path: control characters (escape sequences) as escapes."""
+    return CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+class LiteralConsole(Console):
+    """A rich console that prints every string as it is: no markup (a method named `[bold]` stays so) and control
+    characters shown as escapes, never sent to the terminal."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        return super().render_str(literal(text), **kwargs)
+
+
+console = LiteralConsole(width=None if sys.stdout.isatty() else 160, markup=False)
 
 
 def human_bytes(n: int | None) -> str:

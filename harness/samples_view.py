@@ -12,24 +12,27 @@ from harness.registry import TASKS
 
 TEXT_LIMIT = 160
 RAW_LIMIT = 2000  # characters of a raw log row shown on a samples page; the whole row is in the samples log in results/
+RAW_CUT = "\n(cut: the whole row is in the run's samples log)"  # ends a cut row; site.js indents only rows without it
 OUTPUT_TEXT_KEYS = ("generated", "responses", "prediction", "answer", "text")
+
+
+COMPACT = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))  # one encoder for every cell
+
+
+def compact_json(value: Any) -> str:
+    return COMPACT.encode(value)
 
 
 def short(value: Any, limit: int = TEXT_LIMIT) -> str:
     """A value as one short line: strings as they are, the rest as compact JSON, cut at `limit` characters."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    text = value if isinstance(value, str) else compact_json(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def raw_json(row: Any) -> str:
-    """A log row as indented JSON; a longer one than RAW_LIMIT characters compact and cut there (copy detection lists
-    100 scored references a query: indented in full, its samples pages ran to tens of megabytes a run)."""
-    compact = short(row, RAW_LIMIT + 1)  # C-encoded; indenting a big row runs json's pure-Python encoder, slow at MBs
-    if len(compact) <= RAW_LIMIT:  # indented it is longer still: indent only a row that may fit
-        text = json.dumps(row, indent=2, ensure_ascii=False, default=str)
-        if len(text) <= RAW_LIMIT:
-            return text
-    return short(row, RAW_LIMIT) + "\n(cut: the whole row is in the run's samples log)"
+def raw_json(text: str) -> str:
+    """A log row's line of JSON text, cut at RAW_LIMIT characters with a note; the samples page indents an uncut row in
+    the browser (copy detection lists 100 scored references a query)."""
+    return text if len(text) <= RAW_LIMIT else text[: RAW_LIMIT - 1] + "…" + RAW_CUT
 
 
 def input_summary(meta: dict[str, Any]) -> str:
@@ -76,18 +79,20 @@ def binary_main(rows: list[dict[str, Any]], metric: str) -> bool:
     return bool(rows) and values <= {0.0, 1.0, 0, 1}
 
 
-def sample_rows(rows: list[dict[str, Any]], metric: str, gold: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
-    """Table rows for a run's samples, and whether the correct/incorrect filter applies (a 0/1 main score)."""
+def sample_rows(rows: list[dict[str, Any]], texts: list[str], metric: str,
+                gold: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
+    """Table rows for a run's samples (`texts`: each row's line in the log), and whether the correct/incorrect filter
+    applies (a 0/1 main score)."""
     metric = stem_column(metric, {k for r in rows for k in r.get("scores", {})})
     binary = binary_main(rows, metric)
     out = []
-    for row in rows:
+    for row, text in zip(rows, texts):
         scores = row.get("scores", {})
         score = scores.get(metric)
         out.append({
             "id": row["id"], "input": input_summary(row.get("meta", {})), "gold": gold.get(row["id"], ""),
             "output": output_summary(row.get("output")), "score": score,
             "outcome": ("correct" if score == 1 else "incorrect") if binary and score is not None else "",
-            "raw": row,
+            "raw": text,
         })
     return out, binary

@@ -19,19 +19,22 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harness.board import LoadedRecord, board_label, records_frame, vetted
+from harness.board import board_label, records_frame, vetted
 from harness.errors import HarnessError
 from harness.integrity import samples_path
 from harness.matrix import matrices
+from harness.parallel import Workers
 from harness.plots import comparison, heatmap, scatter
+from harness.record import ResultRecord
 from harness.registry import METHODS, TASKS
 from harness.report import human_bytes, human_seconds
 from harness.reproduce import reproduce_command
 from harness.samples_view import RAW_LIMIT, golds, raw_json, sample_rows, stem_column
-from harness.store import SampleLog, safe_name
-from harness.versus import chance_of, reference_of, with_versus
+from harness.store import safe_name
+from harness.versus import Pair, Versus, chance_of, pair_versus, read_log, plan_versus, reference_of, settle_versus
 
 SITE_MARKER = ".harness-site"
+RUNS_PER_PROCESS = 100  # run pages written in one process before a second one pays for itself
 SAMPLES_PER_PAGE = 50  # rows a samples page shows at a time (paged in the browser)
 SAMPLES_GLOBAL = "HARNESS_SAMPLES"  # runs/<run>/samples.js sets window.HARNESS_SAMPLES to base64 of gzipped JSON
 DOWNLOAD_COLUMNS = ["rank", "tied", "method", "model", "dtype", "hardware", "split", "limit", "status", "main_metric", "value",
@@ -86,7 +89,7 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=number, bytes=size, seconds=duration, sortkey=sort_key, times=times, signed=signed,
-                       pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str), raw=raw_json,
+                       pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str),
                        compact=lambda v: json.dumps(v, ensure_ascii=False, default=str))
     return env
 
@@ -131,12 +134,20 @@ def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (None if missing(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet would run as a formula (OWASP's list)
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, quoted with a leading apostrophe; anything else as it is."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def write_downloads(frame: pd.DataFrame, folder: Path, stem: str) -> tuple[str, str]:
     """The table as CSV and JSON beside its page; returns the two file names."""
     extra = [c for c in frame.columns if c.startswith(("metric:", "latency:")) and frame[c].notna().any()]
     table = frame[[c for c in DOWNLOAD_COLUMNS if c in frame.columns] + extra]
     folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / f"{stem}.csv", index=False)
+    table.map(spreadsheet_safe).to_csv(folder / f"{stem}.csv", index=False)
     (folder / f"{stem}.json").write_text(table.to_json(orient="records", indent=1) + "\n")
     return f"{stem}.csv", f"{stem}.json"
 
@@ -145,17 +156,18 @@ class SiteBuilder:
     """Writes index, task, method and run pages (each run's samples as samples.js + samples.html) plus CSV/JSON downloads
     into one folder."""
 
-    def __init__(self, results: Path):
-        found = vetted(results)
+    def __init__(self, results: Path, receipt: Path | None = None, workers: Workers | None = None):
+        found = vetted(results, receipt)
         if not found.items and found.rejected:
             raise HarnessError(f"no record under {results} passes validation ({len(found.rejected)} rejected): "
                                f"see `harness validate {results}`")
-        self.items, self.rejected, self.warnings = found.items, found.rejected, found.warnings
+        self.items, self.rejected, self.warnings, self.receipted = found.items, found.rejected, found.warnings, found.receipted
         self.results = results
         self.by_run = {i.record.run_id: i for i in self.items}
-        self.frame = with_versus(records_frame(self.items), self.by_run)
+        self.workers = workers or Workers(1)
+        self.frame = records_frame(self.items)  # versus columns are settled in build(), paired where the run pages are
         self.rows_by_run = {row["run_id"]: row for row in rows_of(self.frame)}
-        self.env = environment()
+        self.env = shared_environment()
 
     def shown(self, path: Path) -> str:
         """A record's path as the pages print it: under the results folder's own name, never the builder's absolute path."""
@@ -165,18 +177,22 @@ class SiteBuilder:
             return path.name
 
     def render(self, template: str, target: Path, depth: int, **context: Any) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self.env.get_template(template).render(root="../" * depth, **context))
+        render(self.env, template, target, depth, **context)
 
     def build(self, into: Path) -> None:
         shutil.copytree(Path(__file__).parent / "static", into / "assets")
+        found, pairs = plan_versus(self.frame, self.by_run)
+        pair_of = {pair.mine.record.run_id: pair for pair in pairs}
+        runs = [RunPage(i.record, i.path, self.rows_by_run[i.record.run_id], self.shown(i.path),
+                        self.shown(samples_path(i.record, i.path)) if i.record.artifacts else None,
+                        pair_of.get(i.record.run_id)) for i in self.items]
+        paired = self.workers.map(write_run_pages, runs, RUNS_PER_PROCESS, into)
+        self.frame = settle_versus(self.frame, found, {run.pair.index: got for run, got in zip(runs, paired) if run.pair})
         self.index(into)
         for task, frame in self.frame.groupby("task"):
             self.task_page(into, str(task), frame)
         for method, frame in self.frame.groupby("method"):
             self.method_page(into, str(method), frame)
-        for item in self.items:
-            self.run_pages(into, item)
         self.render("rejected.html", into / "rejected.html", 0, rejected=[(self.shown(p), lines) for p, lines in self.rejected])
         (into / SITE_MARKER).write_text("generated by `harness site`; the whole folder is rebuilt each time\n")
 
@@ -270,27 +286,51 @@ class SiteBuilder:
         fields = [{"name": n, "default": f.default, "description": f.description or ""} for n, f in cls.Params.model_fields.items()]
         return {"description": cls.description, "paper": cls.paper, "version": cls.version, "family": cls.family, "params": fields}
 
-    def run_pages(self, into: Path, item: LoadedRecord) -> None:
-        """The run page, its record.json and, when it has samples, samples.js (the rows, compressed) and samples.html
-        (which renders them in the browser, 50 a page). The samples log itself is never copied: it stays in results/."""
-        record = item.record
-        page = safe_name(record.run_id)
-        folder = into / "runs" / page
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(item.path, folder / "record.json")
-        log = samples_path(record, item.path)
-        rows = SampleLog(log).read() if log is not None else []
-        log_shown = self.shown(log) if rows and log is not None else None
-        self.render("run.html", into / "runs" / f"{page}.html", 1, r=record, page=page, row=self.rows_by_run[record.run_id],
-                    record_path=self.shown(item.path), n_samples=len(rows), samples_log=log_shown,
-                    per_page=SAMPLES_PER_PAGE, command=reproduce_command(record))
-        if not rows:
-            return
-        table, binary = sample_rows(rows, record.main_metric, golds(record))
+
+@dataclass
+class RunPage:
+    """What one run's pages need: the record, its board row, and its record and samples-log paths as pages print them."""
+
+    record: ResultRecord
+    path: Path
+    row: dict[str, Any]
+    record_shown: str
+    log_shown: str | None
+    pair: Pair | None = None  # the run and its board's reference, to be paired on their samples
+
+
+def render(env: Environment, template: str, target: Path, depth: int, **context: Any) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(env.get_template(template).render(root="../" * depth, **context))
+
+
+@functools.lru_cache(maxsize=1)
+def shared_environment() -> Environment:
+    return environment()
+
+
+def write_run_pages(into: Path, run: RunPage) -> Versus | None:
+    """The run page, its record.json and, when it has samples, samples.js (the rows, compressed) and samples.html
+    (which renders them in the browser, 50 a page); returns the run's pairing with its reference (pair_versus), done
+    here while its samples are read. The samples log itself is never copied: it stays in results/."""
+    env, record = shared_environment(), run.record
+    page = safe_name(record.run_id)
+    folder = into / "runs" / page
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run.path, folder / "record.json")
+    log = samples_path(record, run.path)
+    rows, texts = read_log(log, record.artifacts.sha256) if log is not None and record.artifacts else ([], [])
+    log_shown = run.log_shown if rows else None
+    render(env, "run.html", into / "runs" / f"{page}.html", 1, r=record, page=page, row=run.row,
+           record_path=run.record_shown, n_samples=len(rows), samples_log=log_shown,
+           per_page=SAMPLES_PER_PAGE, command=reproduce_command(record))
+    if rows:
+        table, binary = sample_rows(rows, texts, record.main_metric, golds(record))
         metric = stem_column(record.main_metric, {k for r in rows for k in r.get("scores", {})})
         (folder / "samples.js").write_text(samples_script(table))
-        self.render("samples.html", folder / "samples.html", 2, r=record, page=page, n_samples=len(rows), binary=binary,
-                    metric=metric, per_page=SAMPLES_PER_PAGE, samples_log=log_shown, raw_limit=RAW_LIMIT)
+        render(env, "samples.html", folder / "samples.html", 2, r=record, page=page, n_samples=len(rows), binary=binary,
+               metric=metric, per_page=SAMPLES_PER_PAGE, samples_log=log_shown, raw_limit=RAW_LIMIT)
+    return pair_versus(run.pair) if run.pair else None
 
 
 def score_value(score: Any) -> float | str | None:
@@ -307,7 +347,7 @@ def score_value(score: Any) -> float | str | None:
 
 def samples_payload(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The samples table as plain JSON rows: the fields `sample_rows` makes, the score also as printed on the site, the
-    raw log row as the indented (or cut) JSON text the page shows."""
+    raw log row as its line of the log (cut past RAW_LIMIT characters; the page indents an uncut one)."""
     return [{"id": str(s["id"]), "input": s["input"], "gold": s["gold"], "output": s["output"],
              "score": score_value(s["score"]), "score_text": number(s["score"]), "outcome": s["outcome"],
              "raw": raw_json(s["raw"])} for s in table]
@@ -317,15 +357,8 @@ def samples_script(table: list[dict[str, Any]]) -> str:
     """One JavaScript assignment holding the rows gzip-compressed and base64-encoded: a <script src> loads it from
     file:// as well as over http (where fetch() would not), and base64 can never close the script or inject markup."""
     data = json.dumps({"rows": samples_payload(table)}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    packed = base64.b64encode(gzip.compress(data.encode(), compresslevel=9, mtime=0)).decode("ascii")
+    packed = base64.b64encode(gzip.compress(data.encode(), compresslevel=6, mtime=0)).decode("ascii")
     return f'window.{SAMPLES_GLOBAL} = "{packed}";\n'
-
-
-def read_samples_script(path: Path) -> list[dict[str, Any]]:
-    """The rows a samples.js holds (for tests and checks: the inverse of samples_script)."""
-    text = path.read_text()
-    packed = text[text.index('"') + 1:text.rindex('"')]
-    return json.loads(gzip.decompress(base64.b64decode(packed)))["rows"]
 
 
 def prepare_out(out: Path) -> None:
@@ -336,7 +369,7 @@ def prepare_out(out: Path) -> None:
         raise HarnessError(f"{out} is not empty and was not generated by `harness site`: choose another --out or empty it")
 
 
-def build_site(results: Path, out: Path) -> "SiteBuilder":
+def build_site(results: Path, out: Path, receipt: Path | None = None, jobs: int | None = None) -> "SiteBuilder":
     """Build into a temporary sibling folder, then swap it in, so a failed build leaves the old site intact."""
     prepare_out(out)
     try:
@@ -345,8 +378,9 @@ def build_site(results: Path, out: Path) -> "SiteBuilder":
     except OSError as exc:
         raise HarnessError(f"cannot write the site into {out.parent} ({exc.strerror}): choose a writable --out") from None
     try:
-        builder = SiteBuilder(results)
-        builder.build(staging)
+        with Workers(jobs) as workers:
+            builder = SiteBuilder(results, receipt, workers)
+            builder.build(staging)
         staging.chmod(0o755)
         if out.exists():
             shutil.rmtree(out)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import zlib
 import os
 import re
+import stat
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from harness.record import Artifacts, ResultRecord
 SAMPLES_SUFFIX = ".samples.jsonl"
 COMPRESSED_SUFFIX = SAMPLES_SUFFIX + ".gz"
 PUBLIC_FILE_MODE = 0o644
+LOG_BYTES_CAP = 256 * 1024 ** 2  # a samples log, stored or decompressed (a change over 256 MiB cannot land anyway)
+RECORD_BYTES_CAP = 16 * 1024 ** 2  # a record's JSON (honest ones are 10-20 KB)
 WRITE_DELAY_ENV = "HARNESS_FAULT_WRITE_DELAY"  # test hook: seconds to pause half-way through every write
 
 
@@ -102,15 +105,55 @@ def log_run_id(path: Path) -> str:
     return path.name.removesuffix(".gz").removesuffix(SAMPLES_SUFFIX)
 
 
+def log_names(record_path: Path) -> tuple[Path, Path]:
+    """Where `harness run` keeps a record's samples log beside it: plain while it runs, compressed once complete."""
+    return (record_path.with_name(record_path.stem + SAMPLES_SUFFIX),
+            record_path.with_name(record_path.stem + COMPRESSED_SUFFIX))
+
+
+def samples_path(record: ResultRecord, path: Path) -> Path | None:
+    """The samples log a record names: a file beside it (HarnessError for any other path, so none leaves the tree)."""
+    if not record.artifacts:
+        return None
+    name = record.artifacts.samples
+    if not name or name in (".", "..") or Path(name).name != name or "\\" in name:
+        raise HarnessError(f"artifacts.samples {name!r} is not a file name beside the record: a samples log sits in its "
+                           "record's folder, named as `harness run` names it")
+    return path.parent / name
+
+
+def read_capped(path: Path, cap: int) -> bytes:
+    """A regular file's bytes (not a symlink, device or pipe), refused in one line past `cap` bytes."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise HarnessError(f"{path} cannot be read ({exc.strerror}): restore it from git") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise HarnessError(f"{path} is not a regular file (a symlink, device or pipe): replace it with the file itself")
+    if info.st_size > cap:
+        raise HarnessError(f"{path} is {info.st_size:,} bytes, over the {cap:,} a file of results may hold: "
+                           "split the run (--limit) or keep fewer fields per row")
+    return path.read_bytes()
+
+
 def read_log_bytes(path: Path) -> bytes:
-    """A samples log's JSONL content, decompressed when it is stored as .gz (one line when it is not valid gzip)."""
-    data = path.read_bytes()
+    """A samples log's JSONL content, decompressed when it is stored as .gz (one line when it is not valid gzip, or
+    when either form is over LOG_BYTES_CAP)."""
+    data = read_capped(path, LOG_BYTES_CAP)
     if not path.name.endswith(".gz"):
         return data
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing; one member, as compress_log writes
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error):
+        content = inflate.decompress(data, LOG_BYTES_CAP + 1)
+    except zlib.error:
         raise HarnessError(f"{path} is not valid gzip: restore it from git, or rerun the cell") from None
+    if len(content) > LOG_BYTES_CAP:
+        raise HarnessError(f"{path} holds over {LOG_BYTES_CAP:,} bytes of samples: split the run (--limit)")
+    if not inflate.eof or inflate.unused_data:
+        raise HarnessError(f"{path} is not valid gzip (cut short, or more than one member): restore it from git, or rerun the cell")
+    return content
 
 
 def samples_sha256(path: Path) -> str:
@@ -153,8 +196,12 @@ class SampleLog:
 
     def read(self) -> list[dict[str, Any]]:
         """Rows in file order; a truncated last line (from a kill mid-write) is ignored, anything else is an error."""
+        return self.read_with_text()[0]
+
+    def read_with_text(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The rows (as `read`) and each row's line of JSON text as the log holds it."""
         if not self.path.exists():
-            return []
+            return [], []
         rows = []
         data = read_log_bytes(self.path)
         try:
@@ -173,7 +220,7 @@ class SampleLog:
                 raise HarnessError(
                     f"{self.path} line {number} is not a sample record: move the file away to start that run afresh"
                 ) from None
-        return rows
+        return rows, lines[:len(rows)]
 
     def repair_tail(self) -> None:
         """Drop a truncated last line before appending to the log again."""
@@ -218,10 +265,10 @@ def read_record(path: Path) -> tuple[ResultRecord, list[str]]:
     """A record and its warnings: a field this harness does not know is dropped with a warning; anything else
     that does not match the schema is an error naming the file."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_capped(path, RECORD_BYTES_CAP).decode())
     except FileNotFoundError:
         raise HarnessError(f"no result record at {path}: check the path (see `harness show` for run ids)") from None
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, RecursionError) as exc:
         raise HarnessError(f"{path} is not a valid result record ({type(exc).__name__}: {exc}): fix or remove that file") from None
     warnings: list[str] = []
     try:

@@ -191,9 +191,14 @@ class Task(ABC):
                 result[spec.name] = metric_value(values, spec.higher_is_better, seed)
         return result
 
+    def score_rows(self, log_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What `aggregate` and `breakdowns` read of each samples-log row: its scores by default. A task whose
+        aggregate needs more of the output (e.g. a ranked list's scores) adds it here, so the log stores it once."""
+        return [r["scores"] for r in log_rows]
+
     def metrics_of(self, log_rows: list[dict[str, Any]], seed: int) -> dict[str, MetricValue]:
         """Aggregate rows as the samples log stores them ({"scores": ..., "meta": ...})."""
-        return self.aggregate([r["scores"] for r in log_rows], [r.get("meta", {}) for r in log_rows], seed)
+        return self.aggregate(self.score_rows(log_rows), [r.get("meta", {}) for r in log_rows], seed)
 
     def pair_statistic(self, metric: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]] | None:
         """How a paired comparison computes `metric`: the per-sample column and a statistic over axis 1 of

@@ -10,8 +10,10 @@ without an interval and marked `unpaired`.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +24,15 @@ from harness.board import LoadedRecord
 from harness.errors import HarnessError
 from harness.integrity import samples_path
 from harness.paired import paired_metrics
+from harness.parallel import Workers
 from harness.registry import TASKS
 from harness.resampling import UnitStatistic, paired_difference
 from harness.store import SampleLog
 from harness.task import ReferenceSpec, Task
 
 MEMORY_KEYS = (("kv_answering_bytes", "KV cache while answering"), ("peak_memory_bytes", "peak memory"))
+LOGS_KEPT = 4  # samples logs a process keeps read (a board's reference and the runs in hand)
+PAIRS_PER_PROCESS = 100  # pairs before a second process pays for itself
 VERSUS_COLUMNS = ["reference", "reference_kind", "delta", "delta_low", "delta_high", "delta_how", "delta_n",
                   "memory_ratio", "memory_what", "latency_ratio", "latency_what"]
 
@@ -81,19 +86,24 @@ def latency_keys(board: pd.DataFrame, spec: ReferenceSpec) -> list[tuple[str, st
     return [(s, s.removeprefix("latency:").replace("_", " ") + " p50") for s in ordered]
 
 
+@functools.lru_cache(maxsize=LOGS_KEPT)
+def read_log(path: Path, sha256: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """A samples log's rows and their lines of text, the last few read kept in this process (keyed by the content
+    sha256 its record pins, which validation checked: a board's reference is read once, and a run's own log once for
+    its pages and its pairing). Callers must not change them."""
+    return SampleLog(path).read_with_text() if path.exists() else ([], [])
+
+
 class Comparer:
-    """Computes Versus columns board by board, reading each run's samples log once."""
+    """Computes a run's Versus columns against its board's reference from their samples logs."""
 
     def __init__(self, by_run: dict[str, LoadedRecord], seed: int = 0):
         self.by_run, self.seed = by_run, seed
-        self.logs: dict[str, list[dict[str, Any]]] = {}
 
     def rows(self, run_id: str) -> list[dict[str, Any]]:
-        if run_id not in self.logs:
-            item = self.by_run[run_id]
-            path = samples_path(item.record, item.path)
-            self.logs[run_id] = SampleLog(path).read() if path and path.exists() else []
-        return self.logs[run_id]
+        record, path = self.by_run[run_id].record, self.by_run[run_id].path
+        log = samples_path(record, path)
+        return read_log(log, record.artifacts.sha256)[0] if log is not None and record.artifacts else []
 
     def task(self, run_id: str) -> Task | None:
         record = self.by_run[run_id].record
@@ -120,20 +130,22 @@ class Comparer:
         found = task.unit_statistic(metric, rows) if rows else None
         return found if found is not None and math.isclose(found.value(), value, rel_tol=1e-6, abs_tol=1e-9) else None
 
-    def resampled(self, task: Task, metric: str, row: pd.Series, ref: pd.Series) -> Versus | None:
+    def resampled(self, task: Task, metric: str, row: Mapping[str, Any], ref: Mapping[str, Any]) -> Versus | None:
         """The difference paired by a bootstrap over the resampling units of the shared ids (unit_statistic)."""
-        if not all(self.unit_statistic(task, metric, str(r["run_id"]), float(r["value"])) for r in (row, ref)):
+        whole = [self.unit_statistic(task, metric, str(r["run_id"]), float(r["value"])) for r in (row, ref)]
+        if not all(whole):
             return None
         mine, theirs = self.rows(str(row["run_id"])), self.rows(str(ref["run_id"]))
         shared = {r["id"] for r in mine} & {r["id"] for r in theirs}
-        pair = [task.unit_statistic(metric, [r for r in rows if r["id"] in shared]) for rows in (mine, theirs)]
+        pair = [found if len(shared) == len(rows) else task.unit_statistic(metric, [r for r in rows if r["id"] in shared])
+                for found, rows in zip(whole, (mine, theirs))]  # on the same ids (log ids are unique) it is the same statistic
         if not shared or pair[0] is None or pair[1] is None:
             return None
         difference, ci = paired_difference(pair[0], pair[1], self.seed)
         low, high = ci if ci else (None, None)
         return Versus("", "", difference, low, high, "paired", len(pair[0].units))
 
-    def paired(self, row: pd.Series, ref: pd.Series) -> Versus | None:
+    def paired(self, row: Mapping[str, Any], ref: Mapping[str, Any]) -> Versus | None:
         task = self.task(str(row["run_id"]))
         metric = str(row["main_metric"])
         if task is None:
@@ -146,38 +158,82 @@ class Comparer:
         low, high = found.ci95 if found.ci95 else (None, None)
         return Versus("", "", found.difference, low, high, "paired", found.n)
 
-    def board(self, board: pd.DataFrame, spec: ReferenceSpec) -> dict[Any, Versus]:
-        """Versus for every row (by frame index) of one board; rows get only the reference's name when it has no run."""
-        ranked = board[board["current"] & (board["status"] == "complete") & board["value"].notna()]
-        refs = ranked[ranked["method"] == spec.method].sort_values("created_at")
-        out = {i: Versus(spec.method, spec.kind) for i in board.index}
-        if refs.empty:
-            return out
-        ref = refs.iloc[-1]
-        lat_keys = latency_keys(board, spec)
-        for i, row in board.iterrows():
-            if row["status"] != "complete" or not present(row["value"]):
-                continue
-            found = (Versus("", "", 0.0, 0.0, 0.0, "reference", row["n"]) if row["run_id"] == ref["run_id"]
-                     else self.paired(row, ref)
-                     or Versus("", "", float(row["value"]) - float(ref["value"]), delta_how="unpaired"))
-            found.reference, found.reference_kind = spec.method, spec.kind
-            found.memory_ratio, found.memory_what = ratio(row, ref, list(MEMORY_KEYS))
-            found.latency_ratio, found.latency_what = ratio(row, ref, lat_keys)
-            out[i] = found
+
+
+@dataclass
+class Pair:
+    """A run and its board's reference run, to be compared on their samples (Comparer.paired)."""
+
+    index: Any  # the run's row in the frame
+    mine: LoadedRecord
+    ref: LoadedRecord
+    metric: str
+    mine_value: float
+    ref_value: float
+
+
+def pair_versus(pair: Pair) -> Versus | None:
+    """The pair's difference paired on the samples (Comparer.paired), or None when they cannot be paired."""
+    comparer = Comparer({pair.mine.record.run_id: pair.mine, pair.ref.record.run_id: pair.ref})
+    return comparer.paired({"run_id": pair.mine.record.run_id, "main_metric": pair.metric, "value": pair.mine_value},
+                           {"run_id": pair.ref.record.run_id, "value": pair.ref_value})
+
+
+def board_versus(board: pd.DataFrame, spec: ReferenceSpec, by_run: dict[str, LoadedRecord],
+                 pairs: list[Pair]) -> dict[Any, Versus]:
+    """Versus for every row (by frame index) of one board, the differences still to pair appended to `pairs`; rows
+    get only the reference's name when it has no run."""
+    ranked = board[board["current"] & (board["status"] == "complete") & board["value"].notna()]
+    refs = ranked[ranked["method"] == spec.method].sort_values("created_at")
+    out = {i: Versus(spec.method, spec.kind) for i in board.index}
+    if refs.empty:
         return out
+    ref = refs.iloc[-1]
+    lat_keys = latency_keys(board, spec)
+    for i, row in board.iterrows():
+        if row["status"] != "complete" or not present(row["value"]):
+            continue
+        if row["run_id"] == ref["run_id"]:
+            found = Versus(spec.method, spec.kind, 0.0, 0.0, 0.0, "reference", row["n"])
+        else:  # unpaired until the samples pair it
+            found = Versus(spec.method, spec.kind, float(row["value"]) - float(ref["value"]), delta_how="unpaired")
+            pairs.append(Pair(i, by_run[str(row["run_id"])], by_run[str(ref["run_id"])], str(row["main_metric"]),
+                              float(row["value"]), float(ref["value"])))
+        found.memory_ratio, found.memory_what = ratio(row, ref, list(MEMORY_KEYS))
+        found.latency_ratio, found.latency_what = ratio(row, ref, lat_keys)
+        out[i] = found
+    return out
 
 
-def with_versus(frame: pd.DataFrame, by_run: dict[str, LoadedRecord],
-                reference: Callable[[str], ReferenceSpec | None] = reference_of) -> pd.DataFrame:
-    """The frame with VERSUS_COLUMNS filled for every board whose task declares a reference."""
-    comparer = Comparer(by_run)
+def plan_versus(frame: pd.DataFrame, by_run: dict[str, LoadedRecord],
+                reference: Callable[[str], ReferenceSpec | None] = reference_of) -> tuple[dict[Any, Versus], list[Pair]]:
+    """Versus for every row of every board whose task declares a reference, and the pairs still to pair on samples."""
     found: dict[Any, Versus] = {}
+    pairs: list[Pair] = []
     for (task, _), board in frame.groupby(["task", "board"]):
         spec = reference(str(task))
         if spec is not None:
-            found.update(comparer.board(board, spec))
+            found.update(board_versus(board, spec, by_run, pairs))
+    return found, pairs
+
+
+def settle_versus(frame: pd.DataFrame, found: dict[Any, Versus], paired: dict[Any, Versus | None]) -> pd.DataFrame:
+    """The frame with VERSUS_COLUMNS filled: the planned Versus, with the differences paired on samples (by frame
+    index; None keeps a pair unpaired)."""
+    for index, got in paired.items():
+        if got is not None:
+            mine = found[index]
+            mine.delta, mine.delta_low, mine.delta_high, mine.delta_how, mine.delta_n = (
+                got.delta, got.delta_low, got.delta_high, got.delta_how, got.delta_n)
     out = frame.copy()
     for column in VERSUS_COLUMNS:
         out[column] = [getattr(found[i], column) if i in found else None for i in frame.index]
     return out
+
+
+def with_versus(frame: pd.DataFrame, by_run: dict[str, LoadedRecord],
+                reference: Callable[[str], ReferenceSpec | None] = reference_of, workers: Workers | None = None) -> pd.DataFrame:
+    """The frame with VERSUS_COLUMNS filled for every board whose task declares a reference (pairs on `workers`)."""
+    found, pairs = plan_versus(frame, by_run, reference)
+    done = (workers or Workers(1)).map(pair_versus, pairs, PAIRS_PER_PROCESS)
+    return settle_versus(frame, found, {pair.index: got for pair, got in zip(pairs, done)})

@@ -57,9 +57,14 @@ def test_task_scores_and_aggregates_a_hand_built_list_per_group():
         (sample("q5", None, "novel"), [["r1", 0.95], ["r2", 0.3]]),
         (sample("q6", "r6", "novel"), [["r6", 0.3], ["r1", 0.3]]),
     ]
-    rows = [task.score(s, {"predictions": preds, "prompt": None}) for s, preds in cases]
-    assert [r["rank"] for r in rows] == [0, 1, -1, -1, -1, 1]  # q6: tied with a non-match, so rank 1
-    metrics = task.aggregate(rows, [s.meta for s, _ in cases])
+    outputs = [{"predictions": preds, "prompt": None} for _, preds in cases]
+    scores = [task.score(s, output) for (s, _), output in zip(cases, outputs)]
+    assert [r["rank"] for r in scores] == [0, 1, -1, -1, -1, 1]  # q6: tied with a non-match, so rank 1
+    assert all(set(r) == {"positive", "rank", "match"} for r in scores)  # the listed scores stay in the output alone
+    log_rows = [{"id": s.id, "output": output, "scores": r, "meta": s.meta} for (s, _), output, r in zip(cases, outputs, scores)]
+    rows = task.score_rows(log_rows)
+    assert [r["score_2"] for r in rows] == [0.1, 0.7, 0.2, 0.4, 0.3, 0.3]  # read back from the outputs
+    metrics = task.metrics_of(log_rows, seed=0)
     # base list: .9 T, .8 F, .7 T, .6 F, .2 F, .1 F; 2 positives -> AP = 1/2 * 1 + 1/2 * 2/3
     assert metrics["uap_base"].value == pytest.approx(1 / 2 + 1 / 3)
     assert metrics["recall_p90_base"].value == pytest.approx(1 / 2)
@@ -112,15 +117,24 @@ def test_global_cut_keeps_the_best_max_results_pairs_of_the_whole_list():
         assert cut.micro_ap() == pytest.approx(isc_micro_ap(rows, 6, int(per_query * 30)), rel=1e-12), per_query
         assert cut.weighted_micro_ap(np.ones((1, 30)))[0] == pytest.approx(cut.micro_ap(), rel=1e-12)
         # a bootstrap resample keeps per_query x its queries, as its own submission would
-        ap, _ = cut.bootstrap(seed=5)
+        ap, p90 = cut.bootstrap(seed=5)
         draws = np.random.default_rng(5).integers(0, 30, (BOOTSTRAP_RESAMPLES, 30))[:4]
         for i, idx in enumerate(draws):
             assert ap[i] == pytest.approx(isc_micro_ap([rows[j] for j in idx], 6, int(per_query * 30)), rel=1e-12)
+            listed = Predictions.from_rows([rows[j] for j in idx], 6, per_query)  # the resample's own list, sorted anew
+            assert p90[i] == pytest.approx(recall_at_precision(*listed.curve(), 0.9) or 0.0, rel=1e-12)
             weights = np.bincount(idx, minlength=30)[None].astype(float)
             assert cut.weighted_micro_ap(weights)[0] == pytest.approx(ap[i], rel=1e-12)
     knn = Predictions.from_rows(rows, 6)
     assert knn.micro_ap() == pytest.approx(isc_micro_ap(rows, 6, 180), rel=1e-12)
     assert Predictions.from_rows(rows, 6, 2).micro_ap() != pytest.approx(knn.micro_ap())
+
+
+def logged_metrics(task: CopyDetection, cases: list[tuple[Sample, list[list]]]) -> dict:
+    """The task's metrics over samples-log rows of these (sample, predictions) cases, as the runner aggregates them."""
+    rows = [{"id": s.id, "output": {"predictions": preds}, "scores": task.score(s, {"predictions": preds}), "meta": s.meta}
+            for s, preds in cases]
+    return task.metrics_of(rows, seed=0)
 
 
 def test_global_matching_lets_confident_queries_keep_more_pairs_than_knn():
@@ -129,11 +143,9 @@ def test_global_matching_lets_confident_queries_keep_more_pairs_than_knn():
     q1, q2 = sample("q1", "r3", "novel"), sample("q2", "r9", "novel")
     cases = [(q1, [["r1", 0.9], ["r2", 0.85], ["r3", 0.8], ["r4", 0.1]]), (q2, [["r9", 0.2], ["r5", 0.15], ["r6", 0.1], ["r7", 0.05]])]
     global_task = CopyDetection({"results_per_query": 2, "candidates": 4})
-    rows = [global_task.score(s, {"predictions": preds}) for s, preds in cases]
-    assert global_task.aggregate(rows, [s.meta for s, _ in cases])["uap_novel"].value == pytest.approx((1 / 3 + 2 / 4) / 2)
+    assert logged_metrics(global_task, cases)["uap_novel"].value == pytest.approx((1 / 3 + 2 / 4) / 2)
     knn_task = CopyDetection({"matching": "knn", "k": 2})
-    rows = [knn_task.score(s, {"predictions": preds[:2]}) for s, preds in cases]
-    assert knn_task.aggregate(rows, [s.meta for s, _ in cases])["uap_novel"].value == pytest.approx((1 / 3) / 2)
+    assert logged_metrics(knn_task, [(s, preds[:2]) for s, preds in cases])["uap_novel"].value == pytest.approx((1 / 3) / 2)
     assert "max_results" in global_task.protocol()["matching"] and "kNN" in knn_task.protocol()["matching"]
 
 

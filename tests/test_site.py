@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import gzip
 import json
 import os
 import queue
@@ -15,17 +17,24 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from harness.board import load_all, pareto_front, records_frame
-from harness.site import read_samples_script
 from tests.conftest import ROOT, harness_cli
 from tests.synthetic import write_passkey_record
 
 XSS = "<script>alert(1)</script>"
 HOSTILE_OUTPUT = '<script>alert("sample")</script><img src=x onerror="alert(2)">'
+
+
+def read_samples_script(path: Path) -> list[dict[str, Any]]:
+    """The rows a samples.js holds (the inverse of harness.site.samples_script)."""
+    text = path.read_text()
+    packed = text[text.index('"') + 1:text.rindex('"')]
+    return json.loads(gzip.decompress(base64.b64decode(packed)))["rows"]
 
 
 def with_sample_output(path: Path, generated: str) -> str:
@@ -313,7 +322,7 @@ def test_pages_use_relative_paths_and_samples_show_gold_and_outcome(site, result
     assert {r["outcome"] for r in rows} == {"correct", "incorrect"} and len(rows) == 10
     assert rows[0]["input"] == "length=1024 · depth=0.0" and rows[0]["id"] == "len1024-depth0.00"
     assert all(r["score_text"] == ("1.000" if r["outcome"] == "correct" else "0.000") for r in rows)
-    assert json.loads(rows[0]["raw"])["id"] == rows[0]["id"]  # the raw log row, indented
+    assert json.loads(rows[0]["raw"])["id"] == rows[0]["id"]  # the raw log row (the page indents it)
     from harness.registry import TASKS
     from tests.synthetic import PASSKEY_OPTIONS
 
@@ -444,9 +453,21 @@ def test_a_tie_in_usual_options_goes_to_the_tasks_defaults(default_first):
 def test_samples_pages_cut_long_raw_rows_and_keep_short_ones_whole():
     from harness.samples_view import RAW_LIMIT, raw_json
 
-    short_row = {"id": "q1", "scores": {"score_1": 0.5}}
-    assert json.loads(raw_json(short_row)) == short_row and "\n  " in raw_json(short_row)  # indented, whole
-    long_row = {"id": "q2", "scores": {f"score_{i}": 0.123456 for i in range(1, 101)}}
+    short_row = json.dumps({"id": "q1", "scores": {"score_1": 0.5}})
+    assert raw_json(short_row) == short_row  # the log's line, whole
+    long_row = json.dumps({"id": "q2", "scores": {f"score_{i}": 0.123456 for i in range(1, 201)}})
     shown = raw_json(long_row)
     assert len(shown) < RAW_LIMIT + 60 and shown.endswith("(cut: the whole row is in the run's samples log)")
-    assert shown.startswith('{"id":"q2"')
+    assert shown.startswith('{"id": "q2"') and "\n" not in shown[:RAW_LIMIT]
+
+
+def test_csv_downloads_quote_cells_a_spreadsheet_would_run_as_formulas(tmp_path):
+    from harness.site import write_downloads
+
+    names = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "plain", "a=b"]
+    frame = pd.DataFrame({"method": names, "value": [-0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "delta": [-0.25] * 7})
+    csv_name, json_name = write_downloads(frame, tmp_path, "board")
+    rows = list(csv.DictReader((tmp_path / csv_name).open()))
+    assert [r["method"] for r in rows] == ["'" + n for n in names[:5]] + names[5:]
+    assert rows[0]["value"] == "-0.5" and rows[0]["delta"] == "-0.25"  # numbers stay numbers, signs and all
+    assert [r["method"] for r in json.loads((tmp_path / json_name).read_text())] == names  # JSON keeps the names as they are

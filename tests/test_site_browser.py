@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import functools
 import shutil
 import threading
@@ -345,5 +346,8 @@ def test_samples_page_pages_filters_sorts_and_shows_markup_as_text(samples_site,
         expect(row.locator("td").nth(0)).to_have_text(hostile)
         expect(row.locator("td.text")).to_have_text(HOSTILE_OUTPUT)
         assert table.locator("tbody script, tbody img").count() == 0
+        # its raw log row, sent as the log's line, is indented in the browser exactly as Python's json.dumps(indent=2)
+        [logged] = [r for r in rows if r["id"] == hostile]
+        assert row.locator("td pre").text_content() == json.dumps(logged, indent=2)
         assert dialogs == [] and errors == []
         page.close()

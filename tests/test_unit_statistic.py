@@ -45,8 +45,9 @@ def copy_rows(n: int, k: int) -> list[dict]:
             matches[int(RNG.integers(0, k))] = 1.0
         row = {"positive": float(positive), "rank": float(matches.index(1.0)) if 1.0 in matches else -1.0,
                "match": float(matches.index(1.0) + 1) if 1.0 in matches else 0.0}
-        row.update({f"score_{i + 1}": scores[i] for i in range(k)})
-        rows.append(log_row(f"q{q}", row, kind=kind, pattern="crop"))
+        logged = log_row(f"q{q}", row, kind=kind, pattern="crop")
+        logged["output"] = {"predictions": [[f"r{q}-{i}", scores[i]] for i in range(k)]}  # the listed scores live here
+        rows.append(logged)
     return rows
 
 
@@ -121,7 +122,9 @@ def test_auroc_draws_are_the_records_own_group_bootstrap():
 def test_weighted_micro_ap_counts_a_query_drawn_twice_as_two_listed_copies():
     from tasks.copy_detection.metrics import Predictions
 
-    rows = [r["scores"] for r in copy_rows(12, 3)]
+    from tasks.copy_detection.task import CopyDetection
+
+    rows = CopyDetection({"k": 3}).score_rows(copy_rows(12, 3))
     for per_query in (None, 1.5):  # every listed pair, or ISC's global cut (1.5 x the queries drawn)
         predictions = Predictions.from_rows(rows, 3, per_query)
         assert predictions.weighted_micro_ap(np.ones((1, 12)))[0] == pytest.approx(predictions.micro_ap(), rel=1e-12)

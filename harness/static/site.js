@@ -146,6 +146,43 @@
     return new Response(stream).text().then(JSON.parse);
   }
 
+  // A log row's line of JSON indented by two spaces per level, as Python's json.dumps(indent=2) prints it; it works on
+  // the text (strings kept whole, spaces between tokens dropped), so numbers keep their digits. A cut row (it holds a
+  // newline) is shown as it is.
+  function indentJson(text) {
+    if (text.indexOf("\n") !== -1) return text;
+    var out = [], depth = 0, inString = false;
+    function newline() { out.push("\n" + "  ".repeat(depth)); }
+    for (var i = 0; i < text.length; i++) {
+      var c = text[i];
+      if (inString) {
+        out.push(c);
+        if (c === "\\") { out.push(text[++i]); } else if (c === '"') { inString = false; }
+      } else if (c === '"') {
+        inString = true;
+        out.push(c);
+      } else if (c === "{" || c === "[") {
+        var close = c === "{" ? "}" : "]";
+        if (text[i + 1] === close) { out.push(c + close); i++; continue; }
+        out.push(c);
+        depth++;
+        newline();
+      } else if (c === "}" || c === "]") {
+        depth--;
+        newline();
+        out.push(c);
+      } else if (c === ",") {
+        out.push(",");
+        newline();
+      } else if (c === ":") {
+        out.push(": ");
+      } else if (c !== " " && c !== "\t" && c !== "\r") {
+        out.push(c);
+      }
+    }
+    return out.join("");
+  }
+
   function sampleValue(row, key) {
     if (key === "index") return String(row.index);
     if (key === "score") return row.score === null || row.score === undefined ? "" : String(row.score);
@@ -174,7 +211,7 @@
       var summary = document.createElement("summary");
       summary.textContent = "JSON";
       var pre = document.createElement("pre");
-      pre.textContent = row.raw;
+      pre.textContent = indentJson(row.raw);
       details.appendChild(summary);
       details.appendChild(pre);
       td.appendChild(details);

@@ -191,10 +191,14 @@ class CopyDetection(Task):
         matches = [ref == sample.target for ref, _ in predictions]
         rank = rank_of_match([s for _, s in predictions], matches) if sample.target else -1
         # a query has one true reference, so one number says where it is listed (1-based; 0: not listed)
-        row = {"positive": float(sample.target is not None), "rank": float(rank if 0 <= rank < len(predictions) else -1),
-               "match": float(matches.index(True) + 1 if True in matches else 0)}
-        row.update({f"score_{i}": float(s) for i, (_, s) in enumerate(predictions, start=1)})
-        return row
+        return {"positive": float(sample.target is not None), "rank": float(rank if 0 <= rank < len(predictions) else -1),
+                "match": float(matches.index(True) + 1 if True in matches else 0)}
+
+    def score_rows(self, log_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each row's scores with its listed scores, best first, as `score_1`..`score_k`, read from its output's
+        predictions: the log keeps them once, in the output, and the global list (μAP) is built from them."""
+        return [{**r["scores"], **{f"score_{i}": float(s) for i, (_, s) in enumerate(r["output"]["predictions"], start=1)}}
+                for r in log_rows]
 
     def aggregate(self, rows: list[dict[str, float]], metas: list[dict[str, Any]], seed: int = 0) -> dict[str, MetricValue]:
         """μAP and recall at P90 over each group's global prediction list (cut at the group's own max_results, as if
@@ -217,7 +221,7 @@ class CopyDetection(Task):
         if not metric.startswith("uap") or suffix not in GROUPS:
             return None
         rows = [r for r in log_rows if GROUPS[suffix] is None or r.get("meta", {}).get("kind") == GROUPS[suffix]]
-        predictions = self.predictions([r["scores"] for r in rows])
+        predictions = self.predictions(self.score_rows(rows))
         if predictions.positives.sum() == 0:
             return None
         return UnitStatistic(units=[r["id"] for r in rows], statistic=predictions.weighted_micro_ap)

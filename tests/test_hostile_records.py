@@ -1,0 +1,81 @@
+"""Records edited as a hostile contributor would: each is refused by `harness validate` in one line naming the field,
+the honest records beside it still pass, and the site leaves the forgery out."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import harness_cli
+from tests.synthetic import write_passkey_record
+
+FUTURE = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()
+EDITS = {  # name: (the edit to the record's JSON, what the refusal says)
+    "negative limit": (lambda r: r["config"].update(limit=-1), "config.limit -1 is negative"),
+    "dated in the future": (lambda r: r.update(created_at=FUTURE), "is in the future"),
+    "negative latency": (lambda r: r["performance"]["latency"]["time_to_first_token"].update(p50=-2.0),
+                         "latency time_to_first_token p50 is -2.0"),
+    "zero latency": (lambda r: r["performance"]["latency"]["time_per_output_token"].update(p50=0.0),
+                     "latency time_per_output_token p50 is 0.0"),
+    "NaN latency": (lambda r: r["performance"]["latency"]["time_to_first_token"].update(p90=float("nan")),
+                    "latency time_to_first_token p90 is nan"),
+    "infinite raw latency": (lambda r: r["performance"]["latency"]["time_to_first_token"]["raw"].append(float("inf")),
+                             "latency time_to_first_token raw is inf"),
+    "negative KV bytes": (lambda r: r["performance"]["memory"]["kv_cache"].update(decode_bytes=-5),
+                          "memory kv_cache decode_bytes is -5"),
+    "zero peak memory": (lambda r: r["performance"]["memory"].update(peak_bytes=0), "memory peak_bytes is 0"),
+}
+
+
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("honest")
+    write_passkey_record(out, "full", 0.9, 100_000_000, 2.0, run_index=1)
+    write_passkey_record(out, "snapkv", 0.6, 50_000_000, 1.5, run_index=2)
+    return out
+
+
+def forged(honest: Path, tmp_path: Path, edit) -> tuple[Path, Path]:
+    """A copy of the honest tree whose snapkv record has had `edit` applied (written as a forger would: plain JSON)."""
+    import shutil
+
+    tree = tmp_path / "results"
+    shutil.copytree(honest, tree)
+    [path] = tree.glob("passkey/snapkv/*/*/*.json")
+    body = json.loads(path.read_text())
+    edit(body)
+    path.write_text(json.dumps(body, indent=2))
+    return tree, path
+
+
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_a_claim_no_log_can_confirm_is_held_to_what_is_possible(honest, tmp_path, name):
+    edit, says = EDITS[name]
+    tree, path = forged(honest, tmp_path, edit)
+    proc = harness_cli("validate", str(tree))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and path.name in errors[0] and says in errors[0], proc.stderr
+    assert "2 record(s) checked, 1 problem(s)" in proc.stdout  # the honest record beside it still passes
+
+
+def test_the_site_leaves_a_forged_cost_out_and_ranks_the_rest(honest, tmp_path):
+    tree, path = forged(honest, tmp_path, EDITS["negative latency"][0])
+    proc = harness_cli("site", "--results", str(tree), "--out", str(tmp_path / "site"))
+    assert proc.returncode == 0, proc.stderr
+    assert "left out" in proc.stderr and path.name in proc.stderr and "1 left out" in proc.stdout
+    assert not (tmp_path / "site" / "runs" / f"{path.stem}.html").exists()
+
+
+def test_names_from_a_record_reach_the_terminal_literally(tmp_path):
+    from harness.report import literal
+
+    name = "[bold red]snap\x1b[2Jkv[/]"
+    path = write_passkey_record(tmp_path / "results", name, 0.6, 50_000_000, 1.5, run_index=2)
+    proc = harness_cli("show", path.stem, "--results", str(tmp_path / "results"))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "\x1b" not in proc.stdout and literal(name) in proc.stdout  # markup kept as text, the escape shown as \x1b
+    assert literal(name) == "[bold red]snap\\x1b[2Jkv[/]" and literal("a\nb\tc") == "a\nb\tc"
