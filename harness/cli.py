@@ -105,6 +105,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     report = merge(args.folders, args.into)
     console.print(f"merged {len(args.folders)} folder(s) into {args.into}: {report.records} record(s), "
                   f"{report.copied} file(s) copied, {report.identical} already there and identical")
+    for path in report.skipped:
+        print(f"warning: not copied (neither a record nor its samples log): {literal(path)}", file=sys.stderr)
     return 0
 
 

@@ -16,17 +16,45 @@ class MergeReport:
     copied: int
     identical: int
     records: int
+    skipped: list[str]  # files of the sources that are neither a record nor its samples log (not copied)
+
+
+def merge_inputs(source: Path) -> tuple[dict[str, Path], list[str]]:
+    """A source's records and the samples logs they name, by relative path, and the other files' relative paths;
+    a symlink anywhere in the source is refused (merge copies regular files, never what a link points at)."""
+    files = result_files(source)
+    for path in sorted(source.rglob("*")):
+        if path.is_symlink():
+            raise HarnessError(f"{path} is a symlink: merge copies regular files only; replace it with the file itself")
+    wanted = {rel: path for rel, path in files.items() if rel.endswith(".json")}
+    for path in list(wanted.values()):
+        log = samples_path(read_record(path)[0], path)
+        if log is not None and log.is_file():
+            wanted[log.relative_to(source).as_posix()] = log
+    return dict(sorted(wanted.items())), sorted(set(files) - set(wanted))
+
+
+def inside(into: Path, rel: str) -> Path:
+    """Where `rel` goes under `into`, refused when a symlink on the way would lead the write out of it."""
+    target, root = into / rel, into.resolve()
+    if target.is_symlink() or not target.parent.resolve().is_relative_to(root):
+        raise HarnessError(f"{target} leads out of {into} (a symlinked folder or file): remove the link, then merge")
+    return target
 
 
 def merge(sources: list[Path], into: Path) -> MergeReport:
-    """Copy every record and samples log of `sources` into `into`. Checked before anything is written: each record
-    must be valid and match its samples, and a path that two folders (or `into`) hold with different bytes is a
-    conflict, one line, nothing written. Identical duplicates are merged once."""
+    """Copy every record and samples log of `sources` into `into` (nothing else: other files are listed as skipped).
+    Checked before anything is written: no symlink in a source, each record valid and matching its samples, and a
+    path that two folders (or `into`) hold with different bytes is a conflict, one line, nothing written. Identical
+    duplicates are merged once; no write leaves `into`."""
     chosen: dict[str, tuple[bytes, Path]] = {}
     existing = result_files(into) if into.exists() else {}
     run_ids: dict[str, tuple[str, Path]] = {}
+    skipped: list[str] = []
     for source in sources:
-        for rel, path in result_files(source).items():
+        wanted, others = merge_inputs(source)
+        skipped += [str(source / rel) for rel in others]
+        for rel, path in wanted.items():
             data = path.read_bytes()
             if rel.endswith(".json"):
                 record, _ = read_record(path)
@@ -44,12 +72,10 @@ def merge(sources: list[Path], into: Path) -> MergeReport:
                 raise HarnessError(f"conflicting duplicates: {existing[rel]} already exists and differs from {path}; "
                                    "merge into an empty folder or remove one")
             chosen.setdefault(rel, (data, path))
-    copied = 0
-    for rel, (data, _) in chosen.items():
-        if rel in existing:
-            continue
-        ensure_dir((into / rel).parent)
-        write_text_atomic(into / rel, data)
-        copied += 1
+    targets = {rel: inside(into, rel) for rel in chosen if rel not in existing}  # every one checked before any write
+    for rel, target in targets.items():
+        ensure_dir(target.parent)
+        write_text_atomic(target, chosen[rel][0])
+    copied = len(targets)
     records = sum(1 for rel in chosen if rel.endswith(".json"))
-    return MergeReport(copied=copied, identical=len(chosen) - copied, records=records)
+    return MergeReport(copied=copied, identical=len(chosen) - copied, records=records, skipped=skipped)

@@ -79,3 +79,32 @@ def test_names_from_a_record_reach_the_terminal_literally(tmp_path):
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "\x1b" not in proc.stdout and literal(name) in proc.stdout  # markup kept as text, the escape shown as \x1b
     assert literal(name) == "[bold red]snap\\x1b[2Jkv[/]" and literal("a\nb\tc") == "a\nb\tc"
+
+
+def test_merge_copies_records_and_their_logs_only_and_never_follows_a_link(honest, tmp_path):
+    import shutil
+
+    source = tmp_path / "source"
+    shutil.copytree(honest, source)
+    (source / "passkey" / "evil.sh").write_text("#!/bin/sh\necho pwned\n")
+    proc = harness_cli("merge", str(source), "--into", str(tmp_path / "merged"))
+    assert proc.returncode == 0 and "2 record(s), 4 file(s) copied" in " ".join(proc.stdout.split()), proc.stdout + proc.stderr
+    assert "not copied" in proc.stderr and "evil.sh" in proc.stderr and not list((tmp_path / "merged").rglob("evil.sh"))
+
+    linked = tmp_path / "linked"
+    shutil.copytree(honest, linked)
+    outside = tmp_path / "outside.json"
+    outside.write_text("{}")
+    (linked / "passkey" / "link.json").symlink_to(outside)
+    proc = harness_cli("merge", str(linked), "--into", str(tmp_path / "merged2"))
+    assert proc.returncode == 2 and "is a symlink" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "merged2").exists() or not any((tmp_path / "merged2").rglob("*.json"))
+
+    escape = tmp_path / "escape"
+    escape.mkdir()
+    into = tmp_path / "into"
+    into.mkdir()
+    (into / "passkey").symlink_to(escape, target_is_directory=True)  # a write under passkey/ would land outside
+    proc = harness_cli("merge", str(source), "--into", str(into))
+    assert proc.returncode == 2 and "leads out of" in proc.stderr and "Traceback" not in proc.stderr
+    assert not any(escape.rglob("*"))
