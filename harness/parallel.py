@@ -7,9 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import Any, TypeVar
-
-Item = TypeVar("Item")
+from typing import Any
 
 
 class Workers:

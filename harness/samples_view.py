@@ -19,13 +19,9 @@ OUTPUT_TEXT_KEYS = ("generated", "responses", "prediction", "answer", "text")
 COMPACT = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))  # one encoder for every cell
 
 
-def compact_json(value: Any) -> str:
-    return COMPACT.encode(value)
-
-
 def short(value: Any, limit: int = TEXT_LIMIT) -> str:
     """A value as one short line: strings as they are, the rest as compact JSON, cut at `limit` characters."""
-    text = value if isinstance(value, str) else compact_json(value)
+    text = value if isinstance(value, str) else COMPACT.encode(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

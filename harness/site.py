@@ -21,7 +21,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.board import board_label, records_frame, vetted
 from harness.errors import HarnessError
-from harness.integrity import samples_path
 from harness.matrix import matrices
 from harness.parallel import Workers
 from harness.plots import comparison, heatmap, scatter
@@ -30,8 +29,8 @@ from harness.registry import METHODS, TASKS
 from harness.report import human_bytes, human_seconds
 from harness.reproduce import reproduce_command
 from harness.samples_view import RAW_LIMIT, golds, raw_json, sample_rows, stem_column
-from harness.store import safe_name
-from harness.versus import Pair, Versus, chance_of, pair_versus, read_log, plan_versus, reference_of, settle_versus
+from harness.store import safe_name, samples_path
+from harness.versus import Pair, Versus, chance_of, pair_versus, plan_versus, record_log, reference_of, settle_versus
 
 SITE_MARKER = ".harness-site"
 RUNS_PER_PROCESS = 100  # run pages written in one process before a second one pays for itself
@@ -318,8 +317,7 @@ def write_run_pages(into: Path, run: RunPage) -> Versus | None:
     folder = into / "runs" / page
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run.path, folder / "record.json")
-    log = samples_path(record, run.path)
-    rows, texts = read_log(log, record.artifacts.sha256) if log is not None and record.artifacts else ([], [])
+    rows, texts = record_log(record, run.path)
     log_shown = run.log_shown if rows else None
     render(env, "run.html", into / "runs" / f"{page}.html", 1, r=record, page=page, row=run.row,
            record_path=run.record_shown, n_samples=len(rows), samples_log=log_shown,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,17 +22,15 @@ import pandas as pd
 
 from harness.board import LoadedRecord
 from harness.errors import HarnessError
-from harness.integrity import samples_path
 from harness.paired import paired_metrics
-from harness.parallel import Workers
+from harness.record import ResultRecord
 from harness.registry import TASKS
 from harness.resampling import UnitStatistic, paired_difference
-from harness.store import SampleLog
+from harness.store import SampleLog, samples_path
 from harness.task import ReferenceSpec, Task
 
 MEMORY_KEYS = (("kv_answering_bytes", "KV cache while answering"), ("peak_memory_bytes", "peak memory"))
 LOGS_KEPT = 4  # samples logs a process keeps read (a board's reference and the runs in hand)
-PAIRS_PER_PROCESS = 100  # pairs before a second process pays for itself
 VERSUS_COLUMNS = ["reference", "reference_kind", "delta", "delta_low", "delta_high", "delta_how", "delta_n",
                   "memory_ratio", "memory_what", "latency_ratio", "latency_what"]
 
@@ -94,6 +92,12 @@ def read_log(path: Path, sha256: str) -> tuple[list[dict[str, Any]], list[str]]:
     return SampleLog(path).read_with_text() if path.exists() else ([], [])
 
 
+def record_log(record: ResultRecord, path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows and lines of the samples log a record names (read_log: the last few kept); empty when it names none."""
+    log = samples_path(record, path)
+    return read_log(log, record.artifacts.sha256) if log is not None and record.artifacts else ([], [])
+
+
 class Comparer:
     """Computes a run's Versus columns against its board's reference from their samples logs."""
 
@@ -101,9 +105,7 @@ class Comparer:
         self.by_run, self.seed = by_run, seed
 
     def rows(self, run_id: str) -> list[dict[str, Any]]:
-        record, path = self.by_run[run_id].record, self.by_run[run_id].path
-        log = samples_path(record, path)
-        return read_log(log, record.artifacts.sha256)[0] if log is not None and record.artifacts else []
+        return record_log(self.by_run[run_id].record, self.by_run[run_id].path)[0]
 
     def task(self, run_id: str) -> Task | None:
         record = self.by_run[run_id].record
@@ -232,8 +234,8 @@ def settle_versus(frame: pd.DataFrame, found: dict[Any, Versus], paired: dict[An
 
 
 def with_versus(frame: pd.DataFrame, by_run: dict[str, LoadedRecord],
-                reference: Callable[[str], ReferenceSpec | None] = reference_of, workers: Workers | None = None) -> pd.DataFrame:
-    """The frame with VERSUS_COLUMNS filled for every board whose task declares a reference (pairs on `workers`)."""
+                reference: Callable[[str], ReferenceSpec | None] = reference_of) -> pd.DataFrame:
+    """The frame with VERSUS_COLUMNS filled for every board whose task declares a reference, paired here (the site
+    pairs each run where it writes the run's pages: plan_versus, then settle_versus)."""
     found, pairs = plan_versus(frame, by_run, reference)
-    done = (workers or Workers(1)).map(pair_versus, pairs, PAIRS_PER_PROCESS)
-    return settle_versus(frame, found, {pair.index: got for pair, got in zip(pairs, done)})
+    return settle_versus(frame, found, {pair.index: pair_versus(pair) for pair in pairs})
