@@ -16,6 +16,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.identity import board_key, canonical, canonical_options, canonical_params
+from harness.installed import stale_text
 from harness.integrity import check_paths
 from harness.receipt import trusted
 from harness.record import ResultRecord
@@ -82,7 +83,7 @@ def record_row(item: LoadedRecord) -> dict[str, object]:
         "hardware": str(r.environment.get("hardware_key", "unknown")), "split": r.task.split,
         "limit": r.config.limit if r.config.limit is not None else -1,
         "options_key": canonical(canonical_options(r.task.name, r.task.options)), "board": board_key(r).id(),
-        "params_key": canonical(canonical_params(r.method.name, r.method.params)), "seed": r.config.seed, "status": r.status, "error": r.error or "",
+        "params_key": canonical(canonical_params(r.method.name, r.method.params)), "seed": r.config.seed, "status": r.status, "error": r.error or "", "stale": stale_text(r),
         "main_metric": r.main_metric, "value": main.value if main else None,
         "ci_low": main.ci95[0] if main and main.ci95 else None, "ci_high": main.ci95[1] if main and main.ci95 else None,
         "higher_is_better": main.higher_is_better if main else True, "n": main.n if main else None,
@@ -104,7 +105,8 @@ def record_row(item: LoadedRecord) -> dict[str, object]:
 
 
 def records_frame(items: list[LoadedRecord]) -> pd.DataFrame:
-    """All records as one table, with board ids, `current` (newest run of its configuration) and `rank` per board."""
+    """All records as one table, with board ids, `current` (newest run of its configuration) and `rank` per board
+    (stale records, made by other code than is installed, are never ranked)."""
     if not items:
         raise HarnessError("no result records found: run `harness run --method NAME` first, or pass --results")
     frame = pd.DataFrame([record_row(i) for i in items])
@@ -112,7 +114,7 @@ def records_frame(items: list[LoadedRecord]) -> pd.DataFrame:
     frame["current"] = frame["created_at"] == newest
     frame["rank"] = pd.NA
     frame["tied"] = False
-    rankable = frame["current"] & frame["status"].isin(RANKED_STATUSES) & frame["value"].notna()
+    rankable = frame["current"] & frame["status"].isin(RANKED_STATUSES) & frame["value"].notna() & (frame["stale"] == "")
     for _, group in frame[rankable].groupby("board"):
         ranks = significance_ranks(group, bool(group["higher_is_better"].iloc[0]))
         frame.loc[group.index, "rank"] = ranks

@@ -6,10 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
 from harness.report import literal
+
+if TYPE_CHECKING:
+    from harness.verify import Verification
 
 
 def parse_kv(pairs: list[str], flag: str) -> dict[str, Any]:
@@ -146,9 +149,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_rescore(args: argparse.Namespace) -> int:
     from harness.integrity import rescore
     from harness.report import console, record_detail
-    from harness.store import find_run
+    from harness.store import find_run, within_tree
 
     path = find_run(args.results, args.run)
+    if args.write:
+        within_tree(args.results, path, "rescore --write writes only inside --results: pass the results folder that holds it")
     record, differences = rescore(path, args.write)
     console.print(record_detail(record, path))
     if not differences:
@@ -177,11 +182,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     def deep(path: Path) -> bool:  # a record the change adds or modifies, or whose samples it touches
         return changed is None or any(file.resolve() in changed for file in (path, *log_names(path)))
 
-    problems = 0
+    problems = stale = 0
     reports = check_paths(paths, deep, args.jobs)
-    for report in reports:
+    for path, report in zip(paths, reports):
         for line in report.warnings:
             print(f"warning: {literal(line)}", file=sys.stderr)
+        if report.stale and changed is not None and deep(path):  # a change may not bring a stale record
+            report.problems.append(f"{path}: made by other code than is installed ({'; '.join(report.stale)}): "
+                                   "rerun it with the installed code")
+        elif report.stale:
+            stale += 1
+            print(f"stale: {literal(str(path))}: {literal('; '.join(report.stale))} (kept, never ranked)", file=sys.stderr)
         for line in report.problems:
             print(f"error: {literal(line)}", file=sys.stderr)
         problems += len(report.problems)
@@ -189,17 +200,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.receipt is not None:
         write_receipt(args.receipt, [path for path, report in zip(paths, reports) if report.ok])
         scope += f"; receipt of those that passed in {args.receipt} (for `harness site --validated {args.receipt}`)"
+    scope += f", {stale} stale (never ranked)" if stale else ""
     print(f"{len(paths)} record(s) checked{scope}, {problems} problem(s)")
     return 1 if problems else 0
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def print_verification(result: "Verification", args: argparse.Namespace) -> None:
     from rich.table import Table
 
     from harness.report import console
-    from harness.verify import SCORE_TOLERANCE, verify
+    from harness.verify import SCORE_TOLERANCE
 
-    result = verify(args.record, args.limit, args.device, args.atol, args.rtol)
     recorded_on = result.record.environment.get("hardware_key", "unknown")
     table = Table(title=f"verify {result.record.run_id}: {result.record.method.name} on {result.record.task.name}, "
                         f"{len(result.sample_ids)} offline sample(s) re-run")
@@ -217,12 +228,52 @@ def cmd_verify(args: argparse.Namespace) -> int:
         console.print(f"note: {result.uninformative}")
     for line in result.record_problems:
         print(f"error: the record disagrees with its own samples: {literal(line)}", file=sys.stderr)
-    if not result.agrees:
-        what = "its metrics are not those of its samples" if result.record_problems else "metrics differ beyond the tolerance"
-        print(f"error: {result.record.run_id} does not reproduce: {what}", file=sys.stderr)
-        return 1
-    console.print("reproduces: the record matches its samples and every re-run metric agrees within its tolerance")
-    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Each record given (and each changed since --changed-since) re-run and compared; one that does not reproduce
+    fails the command. A named record that cannot be re-run here is one line (exit 2); a changed one is a warning, and
+    stays as submitted."""
+    from harness.changes import changed_files
+    from harness.report import console
+    from harness.store import log_names, record_paths
+    from harness.verified import add_verified, verified_entry
+    from harness.verify import verify
+
+    if args.limit < 1:
+        raise HarnessError(f"--limit must be at least 1, got {args.limit}")
+    paths = list(args.records)
+    if args.changed_since is not None:
+        changed = changed_files(args.changed_since, [args.results])
+        paths += [p for p in record_paths(args.results) if any(f.resolve() in changed for f in (p, *log_names(p)))]
+    if not paths:
+        console.print("nothing to verify: no record given" + (f", and none changed since {args.changed_since}"
+                                                               if args.changed_since else ""))
+        return 0
+    failed, found = 0, {}
+    for path in paths:
+        try:
+            result = verify(path, args.limit, args.device, args.atol, args.rtol)
+        except HarnessError as exc:
+            if path in args.records:  # one the user named: the reason is the answer
+                raise
+            print(f"warning: {literal(str(path))} cannot be verified here, so it stays as submitted: {literal(str(exc))}",
+                  file=sys.stderr)
+            continue
+        print_verification(result, args)
+        if not result.agrees:
+            what = "its metrics are not those of its samples" if result.record_problems else "metrics differ beyond the tolerance"
+            print(f"error: {result.record.run_id} does not reproduce: {what}", file=sys.stderr)
+            failed += 1
+            continue
+        console.print(f"{literal(result.record.run_id)} reproduces: the record matches its samples and every re-run "
+                      "metric agrees within its tolerance")
+        found[result.record.run_id] = verified_entry(path, len(result.sample_ids), result.equal_scores, result.rerun_hardware)
+    if args.receipt is not None:
+        add_verified(args.receipt, found)
+        console.print(f"{len(found)} record(s) that reproduce added to {args.receipt} (for `harness site --verified "
+                      f"{args.receipt}`)")
+    return 1 if failed else 0
 
 
 def cmd_site(args: argparse.Namespace) -> int:
@@ -234,7 +285,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     server = site_server(args.out, args.port) if args.serve else None  # a port in use fails before the build
     try:
         if server is None or needs_build(args.results, args.out):
-            built = build_site(args.results, args.out, args.validated, args.jobs)
+            built = build_site(args.results, args.out, args.validated, args.jobs, args.verified)
             for line in built.warnings:
                 print(f"warning: {literal(line)}", file=sys.stderr)
             for path, problems in built.rejected:
@@ -354,8 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "sha256), so that `harness site --validated FILE` does not check them again (e.g. build/validated.json)")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("verify", help="re-run N informative offline samples of a record; compare with its samples and metrics")
-    p.add_argument("record", type=Path, help="a result record (.json)")
+    p = sub.add_parser("verify", help="re-run N informative offline samples of records; compare with their samples and metrics")
+    p.add_argument("records", type=Path, nargs="*", help="result records (.json)")
+    p.add_argument("--changed-since", metavar="REF", help="also every record under --results that git revision REF "
+                   "does not have, or has otherwise (what a pull request brings)")
+    p.add_argument("--results", type=Path, default=Path("results"), help="where --changed-since looks (default results)")
+    p.add_argument("--receipt", type=Path, metavar="FILE", help="add the records that reproduce to this verification "
+                   "receipt, for `harness site --verified FILE` (e.g. build/verified.json)")
     p.add_argument("--limit", type=int, default=5, help="how many samples to re-run (default 5)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--atol", type=float, default=0.01, help="absolute tolerance per metric (default 0.01)")
@@ -371,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, help="processes to build with (default: the machine's cores)")
     p.add_argument("--validated", type=Path, metavar="RECEIPT", help="a receipt from `harness validate --receipt`: records "
                    "it passed with their present bytes are not checked again (any other record is)")
+    p.add_argument("--verified", type=Path, metavar="RECEIPT", help="a receipt from `harness verify --receipt`: records "
+                   "it names with their present bytes show as verified, every other as submitted")
     p.set_defaults(func=cmd_site)
 
     p = sub.add_parser("export", help="write a run's latency series as pyperf JSON")

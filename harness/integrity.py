@@ -22,6 +22,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.identity import canonical, canonical_options
+from harness.installed import not_installed, stale_reasons
 from harness.paired import recompute
 from harness.record import MetricValue, ResultRecord
 from harness.registry import TASKS
@@ -99,10 +100,14 @@ def metric_differences(recorded: dict[str, MetricValue], again: dict[str, Metric
 
 def claim_problems(record: ResultRecord, now: datetime | None = None) -> list[str]:
     """What a record claims that no samples log can confirm, held to what is possible: a limit that is not negative,
-    a creation time not in the future, and costs that are finite numbers (positive where nothing is free)."""
+    no hand-picked samples, a creation time not in the future, and costs that are finite numbers (positive where
+    nothing is free)."""
     problems = []
     if record.config.limit is not None and record.config.limit < 0:
         problems.append(f"config.limit {record.config.limit} is negative: a run's limit is a count of samples (or none)")
+    if record.config.sample_ids is not None:
+        problems.append(f"config.sample_ids picks {len(record.config.sample_ids)} sample(s): a run restricted to chosen "
+                        "samples is a `harness verify` re-run, not a result; run the whole split (or --limit N)")
     created = record.created_at if record.created_at.tzinfo else record.created_at.replace(tzinfo=timezone.utc)
     if created > (now or datetime.now(timezone.utc)) + CLOCK_SKEW:
         problems.append(f"created_at {record.created_at.isoformat()} is in the future: a record is dated when it ran")
@@ -137,6 +142,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     run_id: str | None = None  # when the record could be read
     in_place: bool = False  # it sits in its cell's folder (task/method/model/hardware) under its own run id
+    stale: list[str] = field(default_factory=list)  # how the installed code differs from the code that made it
 
     @property
     def ok(self) -> bool:
@@ -162,8 +168,7 @@ class Checker:
                 self._splits.popitem(last=False)
         self._splits.move_to_end(key)
         maker, split = self._splits[key]
-        wanted = set(record.config.sample_ids) if record.config.sample_ids is not None else None
-        return maker, {s.id: s for s in split if wanted is None or s.id in wanted}
+        return maker, {s.id: s for s in split}
 
     def check(self, path: Path, deep: bool = True) -> Report:
         report = Report()
@@ -173,16 +178,24 @@ class Checker:
             report.problems.append(str(exc))
             return report
         report.run_id, report.in_place = record.run_id, in_place(record, path)
+        missing = not_installed(record)
+        if missing:
+            report.problems += [f"{path}: {line}" for line in missing]
+            return report
+        report.stale = stale_reasons(record)
         try:
             report.problems += self._problems(record, path, deep)
         except HarnessError as exc:
             report.problems.append(f"{path}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - task code fed rows it never wrote: this record fails, the others go on
+            report.problems.append(f"{path}: its samples cannot be checked ({type(exc).__name__}: {str(exc)[:200]}): "
+                                   "restore the record and its samples log, or rerun the cell")
         return report
 
     def _problems(self, record: ResultRecord, path: Path, deep: bool = True) -> list[str]:
         problems = [f"{path}: {line}" for line in claim_problems(record)]
-        if record.config.limit is not None and record.config.limit < 0:
-            return problems  # no split has a negative size: nothing else can be checked against one
+        if (record.config.limit is not None and record.config.limit < 0) or record.config.sample_ids is not None:
+            return problems  # no split has a negative size or hand-picked ids: nothing else can be checked against one
         if path.stem != record.run_id:
             problems.append(f"{path}: the file name does not match its run_id {record.run_id}")
         scored = record.task.dataset is None or record.task.dataset.n_evaluated > 0  # a run stopped before its first sample has none

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.store import ensure_dir, read_record, result_files, samples_path, samples_sha256, write_text_atomic
+from harness.store import (ensure_dir, read_record, result_files, samples_path, samples_sha256, within_tree,
+                           write_text_atomic)
 
 
 @dataclass
@@ -36,10 +37,7 @@ def merge_inputs(source: Path) -> tuple[dict[str, Path], list[str]]:
 
 def inside(into: Path, rel: str) -> Path:
     """Where `rel` goes under `into`, refused when a symlink on the way would lead the write out of it."""
-    target, root = into / rel, into.resolve()
-    if target.is_symlink() or not target.parent.resolve().is_relative_to(root):
-        raise HarnessError(f"{target} leads out of {into} (a symlinked folder or file): remove the link, then merge")
-    return target
+    return within_tree(into, into / rel, "remove the link, then merge")
 
 
 def merge(sources: list[Path], into: Path) -> MergeReport:

@@ -18,6 +18,14 @@ class Workers:
         self.jobs = jobs or os.cpu_count() or 1
         self.pool: ProcessPoolExecutor | None = None
 
+    def start(self, warm: Callable[..., Any], *args: Any) -> None:
+        """Start the pool now (when there is more than one process to have), each worker calling `warm(*args)` first,
+        so that the workers' start (their imports) overlaps the caller's own work before its first map."""
+        if self.jobs > 1 and self.pool is None:
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"), initializer=warm, initargs=args)
+            for _ in range(self.jobs):  # a pool spawns a worker per waiting job
+                self.pool.submit(int)
+
     def map(self, function: Callable[..., Any], items: Sequence[Any], per_process: int, *shared: Any) -> list[Any]:
         """[function(*shared, item) for item in items], in order."""
         workers = min(self.jobs, math.ceil(len(items) / max(1, per_process)))

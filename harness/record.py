@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION = 1
 Status = Literal["complete", "partial", "failed", "oom"]
@@ -169,3 +169,12 @@ class ResultRecord(_Strict):
     performance: Performance = Field(default_factory=Performance)
     environment: dict[str, Any]
     artifacts: Artifacts | None = None
+
+    @field_validator("environment")
+    @classmethod
+    def _named_as_text(cls, environment: dict[str, Any]) -> dict[str, Any]:
+        """The keys boards and paths are made of are text (the rest of the environment is free-form)."""
+        for key in ("hardware_key", "device"):
+            if key in environment and not isinstance(environment[key], str):
+                raise ValueError(f"environment.{key} must be text, not {type(environment[key]).__name__}")
+        return environment

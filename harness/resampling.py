@@ -57,13 +57,17 @@ def paired_difference(mine: UnitStatistic, reference: UnitStatistic, seed: int =
     if len(units) < 2:
         return difference, None
     position = {unit: i for i, unit in enumerate(units)}
-    draws_of_units = np.random.default_rng(seed).integers(0, len(units), (resamples, len(units)))
-    counts = unit_counts(draws_of_units, len(units)).astype(float)
     mine_columns = [position[u] for u in mine.units]
     reference_columns = [position[u] for u in reference.units]
-    # in blocks of resamples, so statistics that widen the weights (one per prediction) stay small in memory
-    draws = np.concatenate([mine.statistic(block[:, mine_columns]) - reference.statistic(block[:, reference_columns])
-                            for block in np.array_split(counts, max(1, resamples // BLOCK))])
+    rng = np.random.default_rng(seed)
+    # in blocks of resamples (the same draws as all at once): statistics that widen the weights (one per prediction)
+    # stay small in memory, and no block is large enough to be mapped afresh from the system each time
+    blocks = []
+    for start in range(0, resamples, BLOCK):
+        counts = unit_counts(rng.integers(0, len(units), (min(BLOCK, resamples - start), len(units))), len(units))
+        counts = counts.astype(float)
+        blocks.append(mine.statistic(counts[:, mine_columns]) - reference.statistic(counts[:, reference_columns]))
+    draws = np.concatenate(blocks)
     draws = draws[np.isfinite(draws)]
     if len(draws) == 0:
         return difference, None

@@ -73,6 +73,9 @@ class TaskSpec(BaseModel):
     requires: str  # the method protocol a method must implement to run this task
     uses_model: bool = False  # True when the cell loads a base model (--model)
     reference: ReferenceSpec | None = None  # what the site compares every run with (presentation only)
+    # earlier spec hashes whose records still describe this task (hash: what changed, none of it in the results), so
+    # a change of wording or of a new field's default does not make them stale; kept out of the hash itself
+    equivalent_specs: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> "TaskSpec":
@@ -95,7 +98,8 @@ class TaskSpec(BaseModel):
     def spec_hash(self) -> str:
         """Hash of what defines the task's results; the presentation fields (reference, chance) are left out, so
         declaring them does not orphan the records already made."""
-        dumped = self.model_dump(mode="json", exclude={"reference": True, "metrics": {"__all__": {"chance"}}})
+        dumped = self.model_dump(mode="json", exclude={"reference": True, "equivalent_specs": True,
+                                                       "metrics": {"__all__": {"chance"}}})
         return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
 
 

@@ -185,7 +185,7 @@ def board_versus(board: pd.DataFrame, spec: ReferenceSpec, by_run: dict[str, Loa
                  pairs: list[Pair]) -> dict[Any, Versus]:
     """Versus for every row (by frame index) of one board, the differences still to pair appended to `pairs`; rows
     get only the reference's name when it has no run."""
-    ranked = board[board["current"] & (board["status"] == "complete") & board["value"].notna()]
+    ranked = board[board["current"] & (board["status"] == "complete") & board["value"].notna() & (board["stale"] == "")]
     refs = ranked[ranked["method"] == spec.method].sort_values("created_at")
     out = {i: Versus(spec.method, spec.kind) for i in board.index}
     if refs.empty:

@@ -64,3 +64,26 @@ def logged_rows(where: Path) -> list[dict]:
     logs = sorted(p for p in where.rglob("*") if is_samples_log(p))
     assert logs, f"no samples log under {where}"
     return [row for log in logs for row in SampleLog(log).read()]
+
+
+HOSTILE_METHOD = "<script>alert(1)</script>"  # a method name as a hostile contributor's plugin could register it
+
+
+@pytest.fixture(scope="module")
+def hostile_method(tmp_path_factory):
+    """A plugin registering SnapKV under HOSTILE_METHOD (a dist-info with entry points), installed for this module: on
+    sys.path here and on PYTHONPATH for the CLI's subprocesses."""
+    from harness.registry import METHODS
+
+    root = tmp_path_factory.mktemp("hostile-plugin")
+    dist = root / "harness_hostile_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-hostile-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[harness.methods]\n{HOSTILE_METHOD} = baselines.snapkv:SnapKV\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(root))
+        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+        patch.setattr(METHODS, "_entries", None)
+        assert HOSTILE_METHOD in METHODS.names()
+        yield HOSTILE_METHOD
+    METHODS._entries = None

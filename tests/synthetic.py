@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.record import (Artifacts, BaseModelInfo, DatasetInfo, HarnessInfo, KVCacheMemory, LatencyStats, Memory,
                             MethodInfo, Performance, ResultRecord, RunConfig, TaskInfo)
-from harness.registry import TASKS
+from harness.registry import METHODS, TASKS
 from harness.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, samples_sha256, write_record
 
 PASSKEY_OPTIONS = {"lengths": [1024, 2048], "depths": [0.0, 0.25, 0.5, 0.75, 1.0]}
@@ -39,7 +39,7 @@ def write_passkey_record(out: Path, method: str, quality: float, kv_bytes: int, 
         harness=HarnessInfo(version="0.1.0", git_sha="0" * 40, dirty=False),
         task=TaskInfo(name="passkey", version=task.spec.version, family="long_context", split="offline",
                       spec_hash=task.spec.spec_hash(), options=task.options_dict(), protocol=task.protocol()),
-        method=MethodInfo(name=method, version="1", family="long_context", params=params or {"budget": 0.5},
+        method=MethodInfo(name=method, version=METHODS.get(method).version if method in METHODS.names() else "1", family="long_context", params=params or {"budget": 0.5},
                           base_model=BaseModelInfo(id=model, dtype="float32")),
         config=RunConfig(seed=seed, device="cpu", warmups=1, repeats=3,
                          command=f"harness run --method {method} --task passkey --split offline --seed {seed}"),

@@ -175,7 +175,9 @@ def test_a_failing_cell_is_recorded_and_the_rest_go_on(tiny_model_dir, tmp_path,
     for record in found.values():
         assert record["status"] == status
         assert fragment in record["error"]
-    assert harness_cli("validate", str(tmp_path)).returncode == 0
+    assert harness_cli("validate", str(tmp_path), env=plugin_env).returncode == 0  # with the plugin installed
+    proc = harness_cli("validate", str(tmp_path))  # without it, a result does not come with its code
+    assert proc.returncode == 1 and f"method {method!r} is not installed" in proc.stderr
 
 
 def test_bad_input_gets_one_line_and_keeps_what_was_written(finished_run, tiny_model_dir, plugin_env, tmp_path):
@@ -238,9 +240,15 @@ def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_ru
 
     out, _ = finished_run
     [path] = records(out)
-    proc = harness_cli("verify", str(path), "--limit", "2")
+    receipt = tmp_path / "build" / "verified.json"
+    proc = harness_cli("verify", str(path), "--limit", "2", "--receipt", str(receipt))
     assert proc.returncode == 0, proc.stderr
     assert "per-sample scores equal (within 1e-06 relative): 2/2" in proc.stdout and "reproduces" in proc.stdout
+    assert "1 record(s) that reproduce added to" in " ".join(proc.stdout.split())
+    proc = harness_cli("site", "--results", str(out), "--out", str(tmp_path / "site"), "--verified", str(receipt))
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "site" / "runs" / f"{path.stem}.html").read_text()
+    assert "Standing: <strong>verified: 2 sample(s) re-run on" in page
 
     # A forged record: scores made perfect but the outputs left as they were: validate re-scores and catches it.
     record = json.loads(path.read_text())
@@ -267,8 +275,9 @@ def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_ru
     record["breakdowns"] = task.breakdowns([samples[r["id"]] for r in rows], [r["scores"] for r in rows])
     forge()
     assert harness_cli("validate", str(forged)).returncode == 0
-    proc = harness_cli("verify", str(forged), "--limit", "2")
+    proc = harness_cli("verify", str(forged), "--limit", "2", "--receipt", str(receipt))
     assert proc.returncode == 1 and "does not reproduce" in proc.stderr and "NO" in proc.stdout
+    assert list(json.loads(receipt.read_text())["records"]) == [path.stem]  # the forgery is not added
 
     record["task"]["split"] = "local"
     forged.write_text(json.dumps(record))

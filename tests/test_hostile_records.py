@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import harness_cli
@@ -27,6 +28,9 @@ EDITS = {  # name: (the edit to the record's JSON, what the refusal says)
     "negative KV bytes": (lambda r: r["performance"]["memory"]["kv_cache"].update(decode_bytes=-5),
                           "memory kv_cache decode_bytes is -5"),
     "zero peak memory": (lambda r: r["performance"]["memory"].update(peak_bytes=0), "memory peak_bytes is 0"),
+    "hand-picked samples": (lambda r: r["config"].update(sample_ids=["0000", "0001"]), "config.sample_ids picks 2 sample(s)"),
+    "method not installed": (lambda r: r["method"].update(name="ghost_press"), "method 'ghost_press' is not installed"),
+    "task not installed": (lambda r: r["task"].update(name="ghost_task"), "task 'ghost_task' is not installed"),
 }
 
 
@@ -68,6 +72,27 @@ def test_the_site_leaves_a_forged_cost_out_and_ranks_the_rest(honest, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "left out" in proc.stderr and path.name in proc.stderr and "1 left out" in proc.stdout
     assert not (tmp_path / "site" / "runs" / f"{path.stem}.html").exists()
+    rejected = (tmp_path / "site" / "rejected.html").read_text()
+    assert path.name in rejected and "p50 is -2.0" in rejected and str(tmp_path) not in rejected  # no absolute path
+
+
+def test_rescore_writes_only_inside_its_results_tree(honest, tmp_path):
+    import shutil
+
+    outside = tmp_path / "outside"
+    shutil.copytree(honest, outside)
+    [record] = outside.glob("passkey/snapkv/*/*/*.json")
+    before = record.read_bytes()
+    tree = tmp_path / "results"
+    tree.mkdir()
+    (tree / "passkey").symlink_to(outside / "passkey", target_is_directory=True)  # a write under passkey/ lands outside
+    linked = next(tree.glob("passkey/snapkv/*/*/*.json"))
+    for run in (str(linked), str(record)):
+        proc = harness_cli("rescore", run, "--results", str(tree), "--write")
+        assert proc.returncode == 2 and "leads out of" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    proc = harness_cli("rescore", record.stem, "--results", str(tree), "--write")  # a run id: looked up without links
+    assert proc.returncode == 2 and "no run" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert record.read_bytes() == before
 
 
 def test_names_from_a_record_reach_the_terminal_literally(tmp_path):
@@ -108,3 +133,39 @@ def test_merge_copies_records_and_their_logs_only_and_never_follows_a_link(hones
     proc = harness_cli("merge", str(source), "--into", str(into))
     assert proc.returncode == 2 and "leads out of" in proc.stderr and "Traceback" not in proc.stderr
     assert not any(escape.rglob("*"))
+
+
+def test_a_stale_record_stays_unranked_and_a_change_cannot_bring_one(honest, tmp_path):
+    from harness.board import records_frame, vetted
+    from tests.test_compact_and_changes import git
+
+    tree, path = forged(honest, tmp_path, lambda r: r["method"].update(version="0"))
+    proc = harness_cli("validate", str(tree))
+    assert proc.returncode == 0, proc.stderr  # a stale record may stay in the repository...
+    assert f"stale: {path}: method snapkv version 0, installed 2 (kept, never ranked)" in proc.stderr
+    assert "2 record(s) checked, 1 stale (never ranked), 0 problem(s)" in proc.stdout
+    frame = records_frame(vetted(tree).items).set_index("method")
+    assert frame.loc["snapkv", "stale"] and frame.loc["snapkv", "rank"] is pd.NA  # ...and is never ranked
+    assert frame.loc["full", "rank"] == 1
+
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "records")
+    body = json.loads(path.read_text())
+    body["task"]["spec_hash"] = "0" * 64  # a spec the installed task does not declare equivalent
+    path.write_text(json.dumps(body, indent=2))
+    proc = harness_cli("validate", str(tree), "--changed-since", "HEAD")
+    assert proc.returncode == 1 and "made by other code than is installed" in proc.stderr, proc.stderr
+    assert "spec 000000000000, installed" in proc.stderr and "rerun it with the installed code" in proc.stderr
+
+
+def test_an_equivalent_spec_hash_keeps_a_record_current(honest, tmp_path):
+    from harness.installed import stale_reasons
+    from harness.store import load_record
+    from tasks.long_context.passkey import Passkey
+
+    [old_hash] = Passkey.spec.equivalent_specs
+    tree, path = forged(honest, tmp_path, lambda r: r["task"].update(spec_hash=old_hash))
+    assert stale_reasons(load_record(path)) == []
+    tree, path = forged(honest, tmp_path / "again", lambda r: r["task"].update(spec_hash="f" * 64))
+    assert stale_reasons(load_record(path)) and "spec ffffffffffff" in stale_reasons(load_record(path))[0]

@@ -23,10 +23,9 @@ import pandas as pd
 import pytest
 
 from harness.board import load_all, pareto_front, records_frame
-from tests.conftest import ROOT, harness_cli
+from tests.conftest import HOSTILE_METHOD as XSS, ROOT, harness_cli
 from tests.synthetic import write_passkey_record
 
-XSS = "<script>alert(1)</script>"
 HOSTILE_OUTPUT = '<script>alert("sample")</script><img src=x onerror="alert(2)">'
 
 
@@ -62,7 +61,7 @@ def with_sample_output(path: Path, generated: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> Path:
+def results(tmp_path_factory, hostile_method) -> Path:
     out = tmp_path_factory.mktemp("results")
     write_passkey_record(out, "full", 0.9, 100_000_000, 2.0, run_index=1)
     write_passkey_record(out, "snapkv", 0.6, 50_000_000, 1.5, run_index=2)

@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import harness_cli
+from tests.conftest import HOSTILE_METHOD as XSS, harness_cli
 from tests.synthetic import write_passkey_record
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-XSS = "<script>alert(1)</script>"
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -28,14 +27,14 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def served_site(tmp_path_factory):
+def served_site(tmp_path_factory, hostile_method):
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`, done by "
                     "`scripts/setup.sh --with-browser`)")
     results = tmp_path_factory.mktemp("results")
     write_passkey_record(results, "full", 0.9, 100_000_000, 2.0, run_index=1)
     write_passkey_record(results, "snapkv", 0.5, 50_000_000, 1.5, run_index=2)
-    write_passkey_record(results, XSS, 0.7, 30_000_000, 1.0, run_index=3)
+    write_passkey_record(results, hostile_method, 0.7, 30_000_000, 1.0, run_index=3)
     write_passkey_record(results, "lacache", 0.0, 0, 0.0, run_index=4, status="failed")
     site = tmp_path_factory.mktemp("www") / "site"
     proc = harness_cli("site", "--results", str(results), "--out", str(site))

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator
 
 from harness.errors import HarnessError
-from harness.meter import Meter
 from harness.presets import PresetParams
 from harness.record import MetricValue, Throughput
-from harness.runtime import Runtime
 from harness.store import manifest_sha256
 from harness.resampling import UnitStatistic
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
@@ -20,6 +18,10 @@ from tasks.copy_detection.data import CopyData, check_novel, offline_data, train
 from tasks.copy_detection.descriptor import CopyDescriptor
 from tasks.copy_detection.metrics import Predictions, global_metrics, rank_of_match
 from tasks.copy_detection.patterns import BASE, NOVEL
+
+if TYPE_CHECKING:
+    from harness.meter import Meter
+    from harness.runtime import Runtime
 
 DESCRIBE_BATCH = 256
 TIMED_IMAGES = 8

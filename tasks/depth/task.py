@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import HarnessError
-from harness.meter import Meter
 from harness.record import MetricValue, Throughput
-from harness.runtime import Runtime
 from harness.store import manifest_sha256
 from harness.resampling import UnitStatistic, weighted_mean
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.depth.data import DepthImage, offline_images, stereo_sample
 from tasks.depth.estimator import DepthEstimator
 from tasks.depth.metrics import align, depth_metrics
+
+if TYPE_CHECKING:
+    from harness.meter import Meter
+    from harness.runtime import Runtime
 
 METRICS = {"absrel": False, "delta1": True, "delta2": True, "delta3": True, "rmse": False}
 REAL = "real"
@@ -71,6 +73,8 @@ class Depth(Task):
                     "space as the method predicts, clipped, then AbsRel, delta1-3 and RMSE per image.",
         splits=(OFFLINE, *LOCAL.values()), metrics=_metric_specs(), main_metric="absrel", requires="depth_estimator",
         reference=ReferenceSpec(method="constant_depth", kind="floor", latency="predict_image"),
+        equivalent_specs={"6d1d7407d0636cd8e2c804a3b523b96686d42d9c070e1d32d8ae4e9da32920c8":
+                          "metrics gained the `binary` flag (false for every depth metric); no sample, metric or score changed"},
     )
 
     def __init__(self, options: dict[str, Any] | None = None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import time
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -13,9 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from harness.errors import HarnessError
-from harness.meter import Meter
 from harness.record import MetricValue, Throughput
-from harness.runtime import Runtime
 from harness.store import manifest_sha256
 from harness.resampling import UnitStatistic, weighted_mean
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
@@ -23,6 +21,10 @@ from tasks.eeg.classifier import EEGClassifier, abnormal_probability, prediction
 from tasks.eeg.data import Part, Windows, stratified_subset
 from tasks.eeg.preprocess import Preprocessing
 from tasks.eeg.simulator import SCENARIOS, SimulationConfig, simulate
+
+if TYPE_CHECKING:
+    from harness.meter import Meter
+    from harness.runtime import Runtime
 
 REGIMES = ("source_only", "scratch", "finetuned")
 PERCENTS = (5, 20, 100)

@@ -6,17 +6,15 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import tasks
 from harness.errors import HarnessError
-from harness.meter import Meter
 from harness.models import LoadedModel, cache_root
 from harness.record import MetricValue, Throughput
-from harness.runtime import Runtime
 from harness.resampling import UnitStatistic
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.hallucination.detector import TraceDetector, TraceScore
@@ -28,6 +26,10 @@ from tasks.hallucination.self_problems import SELF_DOMAINS, SelfProblem, build_s
 from tasks.hallucination.self_traces import TraceSource, model_traces
 from tasks.hallucination.surface import CUES, cue_scores, floor_metrics
 from tasks.hallucination.traces import LabelledTrace, Trace, encode
+
+if TYPE_CHECKING:
+    from harness.meter import Meter
+    from harness.runtime import Runtime
 
 TIMED_TRACES = 4
 OFFLINE = SplitSpec(name="offline", source="generated problems (seeded); traces written by the run's own model, greedy "

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sklearn.metrics import roc_auc_score
 
 from harness.errors import HarnessError
-from harness.meter import Meter
 from harness.record import MetricValue, Throughput
-from harness.runtime import Runtime
 from harness.resampling import UnitStatistic
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.hallucination.detector import TraceDetector, TraceScore
@@ -21,6 +19,10 @@ from tasks.hallucination.local_data import read_traces
 from tasks.hallucination.metrics import auroc, auroc_unit_statistic, pair_win_rate
 from tasks.hallucination.problems import DOMAINS, Problem, build_problems, split_of
 from tasks.hallucination.traces import LabelledTrace, Trace, encode
+
+if TYPE_CHECKING:
+    from harness.meter import Meter
+    from harness.runtime import Runtime
 
 TIMED_TRACES = 4
 OFFLINE = SplitSpec(name="offline", source="generated: arithmetic, ordering and two-hop problems with corrupted twins, seeded",

@@ -10,21 +10,23 @@ from __future__ import annotations
 import copy
 import hashlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from harness.errors import HarnessError
-from harness.meter import Meter
 from harness.record import MetricValue
-from harness.runtime import Runtime
 from harness.stats import BOOTSTRAP_RESAMPLES, bootstrap_ci95, bootstrap_statistics
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.long_context.kv import KVCachePolicy
-from tasks.long_context.lm_eval_load import LM_EVAL_FEWSHOT_SEED, SHIPPED, leaf_tasks, load_task
+from tasks.long_context.lm_eval_load import LM_EVAL_FEWSHOT_SEED, leaf_tasks, load_task
 from tasks.long_context.retrieval import (DEFAULT_BUDGET, PrefillOptions, compression_plan, measure_answer, policy_applied,
                                           policy_context, prefilled)
+
+if TYPE_CHECKING:
+    from harness.meter import Meter
+    from harness.runtime import Runtime
 
 BINARY_METRICS = {"acc", "acc_norm", "acc_mutual_info", "exact_match"}  # lm-eval metrics that are 0/1 per document
 OFFLINE = SplitSpec(name="offline", source="the lm-eval task's evaluation documents, read from local files or the local HF cache",

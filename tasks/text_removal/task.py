@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.errors import HarnessError
-from harness.meter import Meter
 from harness.record import MetricValue, Throughput
-from harness.runtime import Runtime
 from harness.store import manifest_sha256
 from harness.resampling import UnitStatistic, weighted_mean
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
@@ -20,6 +18,10 @@ from tasks.text_removal.data import offline_images
 from tasks.text_removal.eraser import TextEraser, composite
 from tasks.text_removal.metrics import script_metrics, standard_metrics
 from tasks.text_removal.render import TextImage
+
+if TYPE_CHECKING:
+    from harness.meter import Meter
+    from harness.runtime import Runtime
 
 SETTINGS = {"box_mask": "box", "no_mask": "nomask"}
 SCRIPT = ("psnr", "mssim", "mse", "age", "peps", "pceps")

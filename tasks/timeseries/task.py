@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from harness.errors import HarnessError
-from harness.meter import Meter
 from harness.record import Throughput
 from harness.resampling import UnitStatistic, weighted_mean
-from harness.runtime import Runtime
 from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
 from tasks.timeseries.forecaster import Forecaster
 from tasks.timeseries.local_data import csv_files, folder_sha256, read_series
 from tasks.timeseries.optimum import optimal_mse, oracle_forecasts
 from tasks.timeseries.suite import CATEGORIES, Series, build_suite
 from tasks.timeseries.windows import prepare
+
+if TYPE_CHECKING:
+    from harness.meter import Meter
+    from harness.runtime import Runtime
 
 # Near-optimal: MSE within 10% of the optimum, plus 5% of what the last-value forecast leaves above it. The slack
 # scales with what the series asks of a forecaster, so the naive floor fails wherever it cannot forecast (the
