@@ -152,8 +152,9 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     from harness.store import find_run, within_tree
 
     path = find_run(args.results, args.run)
-    if args.write:
-        within_tree(args.results, path, "rescore --write writes only inside --results: pass the results folder that holds it")
+    if args.write:  # a record in the results tree is rewritten only where it lies (no symlink on the way out of it)
+        root = args.results if path.absolute().is_relative_to(args.results.absolute()) else path.parent
+        within_tree(root, path, "rescore --write writes only inside the results tree: replace the link with the files")
     record, differences = rescore(path, args.write)
     console.print(record_detail(record, path))
     if not differences:

@@ -20,7 +20,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, rows_guard
 from harness.identity import canonical, canonical_options
 from harness.installed import not_installed, stale_reasons
 from harness.paired import recompute
@@ -184,12 +184,10 @@ class Checker:
             return report
         report.stale = stale_reasons(record)
         try:
-            report.problems += self._problems(record, path, deep)
+            with rows_guard(path, "checked"):  # this record fails, the others go on
+                report.problems += self._problems(record, path, deep)
         except HarnessError as exc:
-            report.problems.append(f"{path}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - task code fed rows it never wrote: this record fails, the others go on
-            report.problems.append(f"{path}: its samples cannot be checked ({type(exc).__name__}: {str(exc)[:200]}): "
-                                   "restore the record and its samples log, or rerun the cell")
+            report.problems.append(str(exc) if str(exc).startswith(f"{path}: ") else f"{path}: {exc}")
         return report
 
     def _problems(self, record: ResultRecord, path: Path, deep: bool = True) -> list[str]:
@@ -332,7 +330,13 @@ def refuse_repeated_run_ids(paths: list[Path], checked: list[Report]) -> None:
 
 def rescore(path: Path, write: bool) -> tuple[ResultRecord, list[str]]:
     """Re-score saved outputs with the current scorer (outputs are not re-run): the re-scored record and what differs
-    from the record on disk, one line each; with `write` the samples file and the record are rewritten."""
+    from the record on disk, one line each; with `write` the samples file and the record are rewritten. Rows the
+    task's code cannot score or aggregate are one line (HarnessError), and nothing is written."""
+    with rows_guard(path, "re-scored"):
+        return _rescore(path, write)
+
+
+def _rescore(path: Path, write: bool) -> tuple[ResultRecord, list[str]]:
     record = load_record(path)
     log_path = samples_path(record, path)
     if log_path is None or not log_path.exists():

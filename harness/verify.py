@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.choice import choose
-from harness.errors import HarnessError
+from harness.errors import HarnessError, rows_guard
 from harness.integrity import ACROSS_MACHINES, Checker, close, samples_path
 from harness.models import EMBEDDED_ID
 from harness.record import MetricValue, ResultRecord
@@ -87,7 +87,13 @@ def rerun_rows(spec: "CellSpec") -> tuple[list[dict[str, Any]], str]:
 
 
 def verify(path: Path, limit: int, device: str = "auto", atol: float = 0.01, rtol: float = 0.01) -> Verification:
-    """Re-run `limit` informative samples of the record's cell and compare them with the record's samples and metrics."""
+    """Re-run `limit` informative samples of the record's cell and compare them with the record's samples and metrics
+    (HarnessError, one line, when it cannot: task code that cannot read the record's rows included)."""
+    with rows_guard(path, "verified"):
+        return _verify(path, limit, device, atol, rtol)
+
+
+def _verify(path: Path, limit: int, device: str, atol: float, rtol: float) -> Verification:
     from harness.models import check_model_available
 
     if limit < 1:

@@ -103,6 +103,12 @@ def test_cli_runs_one_record_per_lm_eval_task_and_validates(tiny_model_dir, tmp_
     rows = logged_rows(out)
     assert all(len(row["output"]["prompt_sha256"]) == 64 for row in rows)
     assert harness_cli("validate", str(out)).returncode == 0
+    # the same run again, as an honest re-run would be: both runs of each lm-eval task pass
+    again = harness_cli("run", "--method", "streamingllm", "--task", "lm_eval", "--task-arg", "tasks=harness_kv_gen",
+                        "--model", str(tiny_model_dir), "--limit", "2", "--repeats", "1", "--warmups", "0", "--out", str(out))
+    assert again.returncode == 0, again.stderr[-2000:]
+    proc = harness_cli("validate", str(out))
+    assert proc.returncode == 0 and "3 record(s) checked" in proc.stdout, proc.stderr
 
 
 BROKEN = {

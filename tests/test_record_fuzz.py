@@ -1,7 +1,7 @@
 """Property tests as a hostile contributor would write records: any field of a record, or of a row of its samples log,
-replaced by any value (wrong types, huge or non-finite numbers, markup, escapes, deep nesting). `validate`, `site` and
-`show` never raise (one line or a listed rejection at most), and a change that makes a record disagree with its
-samples is always refused."""
+replaced by any value (wrong types, huge or non-finite numbers, markup, escapes, deep nesting). `validate`, `site`,
+`show`, `rescore` and `merge` never raise (one line or a listed rejection at most), and a change that makes a record
+disagree with its samples is always refused."""
 
 from __future__ import annotations
 
@@ -83,14 +83,15 @@ def forged_tree(honest: Path, where: Path) -> tuple[Path, Path]:
 
 
 def checked_everywhere(tree: Path, path: Path, where: Path) -> bool:
-    """validate, site and show on the tree, none raising; whether validate passed the forged record."""
+    """validate, site, show, rescore and merge on the tree, none raising; whether validate passed the forged record."""
     code, out, err = run("validate", str(tree))
     assert code in (0, 1) and "2 record(s) checked" in out, err
     passed = code == 0 or path.name not in err
     code, _, err = run("site", "--results", str(tree), "--out", str(where / "site"), "--jobs", "1")
     assert code == 0, err  # the honest record beside it always builds
     assert (where / "site" / "runs" / f"{safe_name(path.stem)}.html").exists() == passed  # the site takes what validate does
-    for argv in (("show", "--results", str(tree)), ("show", path.stem, "--results", str(tree))):
+    for argv in (("show", "--results", str(tree)), ("show", path.stem, "--results", str(tree)),
+                 ("rescore", str(path), "--results", str(tree)), ("merge", str(tree), "--into", str(where / "merged"))):
         code, _, err = run(*argv)
         assert code in (0, 1, 2), err
     return passed
