@@ -250,7 +250,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not paths:
         console.print("nothing to verify: no record given" + (f", and none changed since {args.changed_since}"
                                                                if args.changed_since else ""))
-        return 0
     failed, found = 0, {}
     for path in paths:
         try:

@@ -40,3 +40,25 @@ def test_a_file_that_is_not_a_verification_receipt_is_one_line(tmp_path: Path, t
     proc = harness_cli("site", "--results", str(results), "--out", str(tmp_path / "site"), "--verified", str(receipt))
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "is not a verification receipt" in proc.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_ci_verifies_what_a_change_brings_and_names_what_it_cannot_rerun(tmp_path: Path):
+    from tests.test_compact_and_changes import git
+
+    results = tmp_path / "results"
+    write_passkey_record(results, "full", 0.9, 100_000_000, 2.0, run_index=1)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "records")
+    receipt = tmp_path / "build" / "verified.json"
+    proc = harness_cli("verify", "--changed-since", "HEAD", "--results", str(results), "--receipt", str(receipt))
+    assert proc.returncode == 0 and "nothing to verify" in proc.stdout, proc.stderr
+    assert read_verified(receipt) == {}  # written all the same, so the site build that follows can read it
+
+    added = write_passkey_record(results, "snapkv", 0.5, 50_000_000, 1.5, run_index=2)  # its model is nowhere here
+    proc = harness_cli("verify", "--changed-since", "HEAD", "--results", str(results), "--receipt", str(receipt))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"warning: {added} cannot be verified here, so it stays as submitted" in " ".join(proc.stderr.split())
+    assert read_verified(receipt) == {}
+    proc = harness_cli("verify", str(added))  # named by the user: the reason is the answer, one line
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
