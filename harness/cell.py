@@ -196,17 +196,16 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
     error = None
     performance = Performance()
     try:
-        from rich.progress import Progress
+        from harness.progress import CellProgress
 
         todo = [s for s in samples if s.id not in done]
-        with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
-            job = bar.add_task(f"{task_cls.spec.name} / {method.name}", total=len(samples), completed=len(samples) - len(todo))
+        with CellProgress(f"{task_cls.spec.name} / {method.name}", len(samples), len(samples) - len(todo)) as progress:
             for sample in todo:
                 output = task.predict(sample, method, runtime)
                 row = {"id": sample.id, "output": output, "scores": task.score(sample, output), "meta": sample.meta}
                 log.append(row)
                 done[sample.id] = row
-                bar.advance(job)
+                progress.advance()
         measured = task.measure(method, runtime, samples, meter)
         memory = meter.peak_memory()
         memory.kv_cache = measured.kv_cache
