@@ -8,7 +8,10 @@ policy), which records KV bytes, time to first token and time per output token l
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,6 +34,21 @@ if TYPE_CHECKING:
 BINARY_METRICS = {"acc", "acc_norm", "acc_mutual_info", "exact_match"}  # lm-eval metrics that are 0/1 per document
 OFFLINE = SplitSpec(name="offline", source="the lm-eval task's evaluation documents, read from local files or the local HF cache",
                     description="default tasks: harness_kv (door-code retrieval in ~1k tokens of real text, shipped JSONL)")
+
+
+@contextmanager
+def quiet_request_building() -> Iterator[None]:
+    """lm-eval draws a tqdm bar while it builds a task's requests, with no way to turn it off: a log (or the site
+    build, which rebuilds the samples for their gold answers) would hold a bar per task. Its module's `tqdm` is
+    swapped for a disabled one while the requests are built."""
+    import lm_eval.api.task as lm_task
+
+    shown = lm_task.tqdm
+    lm_task.tqdm = functools.partial(shown, disable=True)
+    try:
+        yield
+    finally:
+        lm_task.tqdm = shown
 
 
 class LmEvalOptions(PrefillOptions):
@@ -110,7 +128,8 @@ class LmEvalTask(Task):
     def samples(self, split: str, limit: int | None, seed: int) -> list[Sample]:
         self.spec.split(split)
         task = self.lm_task
-        task.build_all_requests(limit=limit, rank=0, world_size=1)
+        with quiet_request_building():
+            task.build_all_requests(limit=limit, rank=0, world_size=1)
         self._requests = {}
         for instance in task.instances:
             self._requests.setdefault(instance.doc_id, []).append(instance)
