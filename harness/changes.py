@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.store import log_names
 
 
 def _git(folder: Path, *args: str) -> list[str]:
@@ -31,3 +32,8 @@ def changed_files(ref: str, roots: list[Path]) -> set[Path]:
         names += _git(folder, "ls-files", "--others", "--exclude-standard", "--full-name", "--", str(root.resolve()))
         found |= {(top / name).resolve() for name in names}
     return found
+
+
+def touched(record: Path, changed: set[Path]) -> bool:
+    """Whether a change (changed_files) adds or modifies a record, or the samples log beside it under its name."""
+    return any(file.resolve() in changed for file in (record, *log_names(record)))

@@ -170,10 +170,10 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.changes import changed_files
+    from harness.changes import changed_files, touched
     from harness.integrity import check_paths
     from harness.receipt import write_receipt
-    from harness.store import log_names, record_paths
+    from harness.store import record_paths
 
     if args.jobs is not None and args.jobs < 1:
         raise HarnessError(f"--jobs must be at least 1, got {args.jobs}")
@@ -181,7 +181,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     changed = None if args.changed_since is None else changed_files(args.changed_since, [Path(p) for p in args.paths])
 
     def deep(path: Path) -> bool:  # a record the change adds or modifies, or whose samples it touches
-        return changed is None or any(file.resolve() in changed for file in (path, *log_names(path)))
+        return changed is None or touched(path, changed)
 
     problems = stale = 0
     reports = check_paths(paths, deep, args.jobs)
@@ -235,9 +235,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Each record given (and each changed since --changed-since) re-run and compared; one that does not reproduce
     fails the command. A named record that cannot be re-run here is one line (exit 2); a changed one is a warning, and
     stays as submitted."""
-    from harness.changes import changed_files
+    from harness.changes import changed_files, touched
     from harness.report import console
-    from harness.store import log_names, record_paths
+    from harness.store import record_paths
     from harness.verified import add_verified, verified_entry
     from harness.verify import verify
 
@@ -246,7 +246,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     paths = list(args.records)
     if args.changed_since is not None:
         changed = changed_files(args.changed_since, [args.results])
-        paths += [p for p in record_paths(args.results) if any(f.resolve() in changed for f in (p, *log_names(p)))]
+        paths += [p for p in record_paths(args.results) if touched(p, changed)]
     if not paths:
         console.print("nothing to verify: no record given" + (f", and none changed since {args.changed_since}"
                                                                if args.changed_since else ""))

@@ -12,13 +12,14 @@ class HarnessError(Exception):
 
 
 @contextmanager
-def rows_guard(path: Path, doing: str) -> Iterator[None]:
-    """Task code fed a record's rows it never wrote (edited by hand, or forged) may fail any way: as one line naming
-    the record, what could not be done, and the exception."""
+def rows_guard(doing: str, path: Path | None = None) -> Iterator[None]:
+    """Task code fed a record's rows it never wrote (edited by hand, or forged) may fail any way: as one line saying
+    what could not be done and the exception, naming the record `path` when given."""
     try:
         yield
     except HarnessError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever the task's code raised on those rows
-        raise HarnessError(f"{path}: its samples cannot be {doing} ({type(exc).__name__}: {str(exc)[:200]}): restore "
+        where = f"{path}: " if path is not None else ""
+        raise HarnessError(f"{where}its samples cannot be {doing} ({type(exc).__name__}: {str(exc)[:200]}): restore "
                            "the record and its samples log, or rerun the cell") from None

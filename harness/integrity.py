@@ -184,10 +184,10 @@ class Checker:
             return report
         report.stale = stale_reasons(record)
         try:
-            with rows_guard(path, "checked"):  # this record fails, the others go on
+            with rows_guard("checked"):  # this record fails, the others go on
                 report.problems += self._problems(record, path, deep)
         except HarnessError as exc:
-            report.problems.append(str(exc) if str(exc).startswith(f"{path}: ") else f"{path}: {exc}")
+            report.problems.append(f"{path}: {exc}")
         return report
 
     def _problems(self, record: ResultRecord, path: Path, deep: bool = True) -> list[str]:
@@ -332,7 +332,7 @@ def rescore(path: Path, write: bool) -> tuple[ResultRecord, list[str]]:
     """Re-score saved outputs with the current scorer (outputs are not re-run): the re-scored record and what differs
     from the record on disk, one line each; with `write` the samples file and the record are rewritten. Rows the
     task's code cannot score or aggregate are one line (HarnessError), and nothing is written."""
-    with rows_guard(path, "re-scored"):
+    with rows_guard("re-scored", path):
         return _rescore(path, write)
 
 

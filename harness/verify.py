@@ -89,7 +89,7 @@ def rerun_rows(spec: "CellSpec") -> tuple[list[dict[str, Any]], str]:
 def verify(path: Path, limit: int, device: str = "auto", atol: float = 0.01, rtol: float = 0.01) -> Verification:
     """Re-run `limit` informative samples of the record's cell and compare them with the record's samples and metrics
     (HarnessError, one line, when it cannot: task code that cannot read the record's rows included)."""
-    with rows_guard(path, "verified"):
+    with rows_guard("verified", path):
         return _verify(path, limit, device, atol, rtol)
 
 
