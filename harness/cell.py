@@ -228,6 +228,8 @@ def run_cell(spec: CellSpec) -> tuple[Status, Path]:
         traceback.print_exc()
         status, error = "failed", f"{type(exc).__name__}: {exc}"
 
+    # The log, not memory, says what finished: a stop may land between a row's append and its bookkeeping.
+    done = {row["id"]: row for row in log.read()}
     record = base_record(spec, task, method, env, run_id, status)
     record.error = error
     record.method.fitted = method.fitted_state()

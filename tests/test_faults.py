@@ -266,3 +266,25 @@ def test_a_samples_file_corrupted_mid_way(tmp_path):
     assert proc.returncode == 1 and "is not valid gzip" in proc.stderr and "Traceback" not in proc.stderr
     complete_log.write_bytes(good)
     assert harness_cli("validate", str(out)).returncode == 0
+
+
+def test_a_stop_just_after_a_row_is_logged_counts_that_row(tmp_path, monkeypatch):
+    """The stop lands after the second row reached the log but before the run noted it: the partial record must
+    describe the log as it stands, or validate refuses it (a race CI once hit)."""
+    from harness.cell import CellSpec, run_cell
+    from harness.lifeline import Interrupted
+
+    appended, append = [], SampleLog.append
+
+    def append_then_stop(log: SampleLog, row: dict) -> None:
+        append(log, row)
+        appended.append(row["id"])
+        if len(appended) == 2:
+            raise Interrupted()
+    monkeypatch.setattr(SampleLog, "append", append_then_stop)
+    status, path = run_cell(CellSpec(task="syntsbench", method="naive", limit=4, warmups=0, repeats=1,
+                                     out=str(tmp_path / "results")))
+    assert status == "partial" and len(appended) == 2
+    record = json.loads(path.read_text())
+    assert record["task"]["dataset"]["n_evaluated"] == 2
+    assert Checker().check(path).problems == []
