@@ -1,6 +1,6 @@
 """Built-in methods, one file each. Entries are imported only when a method is used."""
 
-from harness.registry import Entry
+from harness.contracts.registry import Entry
 
 BUILTINS = [
     Entry("full", "baselines.full:FullCache", "long_context", "no eviction (the accuracy ceiling)"),

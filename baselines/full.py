@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from harness.contracts.options import NoOptions
 from tasks.long_context.kv import KVCachePolicy
-from harness.task import NoOptions
 
 
 class FullCache(KVCachePolicy):

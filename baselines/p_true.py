@@ -3,7 +3,7 @@
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.models import LoadedModel
+from harness.contracts.causal_lm import LoadedModel
 from tasks.hallucination.detector import TraceDetector, TraceScore
 from tasks.hallucination.traces import Trace
 

@@ -5,7 +5,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.models import LoadedModel
+from harness.contracts.causal_lm import LoadedModel
 from tasks.hallucination.detector import TraceDetector, TraceScore, step_signals
 from tasks.hallucination.traces import Trace
 

@@ -12,8 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from harness.contracts.causal_lm import LoadedModel
 from harness.errors import HarnessError
-from harness.models import LoadedModel
 from tasks.hallucination.detector import StepSignals, TraceDetector, TraceScore, step_signals
 from tasks.hallucination.traces import LabelledTrace, Trace, produced_at
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from baselines.deeperaser import DeepEraser
-from harness.stats import bootstrap_ci95
+from harness.statistics.intervals import bootstrap_ci95
 from tasks.text_removal.eraser import composite
 from tasks.text_removal.learned import to_image
 from tasks.text_removal.metrics import script_metrics

@@ -15,11 +15,11 @@ import statistics
 from rich.console import Console
 from rich.table import Table
 
-from harness.meter import Meter
-from harness.models import load_causal_lm
-from harness.registry import METHODS
-from harness.report import human_bytes, human_seconds
-from harness.runtime import resolve_device
+from harness.contracts.causal_lm import load_causal_lm
+from harness.contracts.meter import Meter
+from harness.contracts.registry import METHODS
+from harness.contracts.runtime import resolve_device
+from harness.records.terminal import human_bytes, human_seconds
 from tasks.long_context.kv import bytes_per_token
 from tasks.long_context.passkey import Passkey
 from tasks.long_context.retrieval import answer, policy_context

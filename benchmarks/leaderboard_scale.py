@@ -40,8 +40,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness.record import ResultRecord  # noqa: E402
-from harness.store import cell_dir, load_record, record_paths, write_record  # noqa: E402
+from harness.contracts.record import ResultRecord  # noqa: E402
+from harness.records.store import cell_dir, load_record, record_paths, write_record  # noqa: E402
 
 HARDWARE = ["cpu-2c-amd-epyc", "cpu-2c-intel-xeon", "cpu-4c-amd-epyc", "cpu-4c-intel-xeon", "cpu-8c-amd-epyc",
             "cpu-8c-intel-xeon", "cpu-16c-amd-epyc", "cpu-16c-intel-xeon"]
@@ -49,7 +49,7 @@ LAYOUTS = ("spread", "one-board")
 LOG = Path(__file__).with_name("leaderboard_scale_cpu.log")
 LABEL_TIMER = """
 import atexit, sys, time
-import harness.plots as plots
+import harness.site.plots as plots
 placed, spent = plots.place_labels, [0.0, 0]
 def timed(*args, **kwargs):
     start = time.perf_counter()

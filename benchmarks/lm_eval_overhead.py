@@ -16,8 +16,8 @@ import time
 import torch
 
 from baselines.full import FullCache
-from harness.models import load_causal_lm
-from tasks.long_context.lm_eval_task import LmEvalTask
+from harness.contracts.causal_lm import load_causal_lm
+from tasks.long_context.via_lm_eval.task import LmEvalTask
 
 TASKS = ["harness_kv_gen", "harness_kv_loglik", "harness_kv_mc"]
 
@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     from lm_eval.models.huggingface import HFLM
 
-    from tasks.long_context.lm_eval_bridge import PolicyLM
+    from tasks.long_context.via_lm_eval.bridge import PolicyLM
 
     llm = load_causal_lm(args.model, "cpu")
     print(f"model {llm.id}, cpu threads {torch.get_num_threads()}, {args.docs} documents per task, {args.blocks} interleaved blocks")

@@ -184,7 +184,7 @@ def smaller(limit: int) -> dict[str, dict[str, int]]:
 
 def cells(limit: int) -> Iterator[tuple[str, Any, dict[str, Any]]]:
     """(cell name, task class, options) for every registered task and every option set its expand() makes."""
-    from harness.registry import TASKS
+    from harness.contracts.registry import TASKS
 
     overrides = smaller(limit)
     for name in TASKS.names():

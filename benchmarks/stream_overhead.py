@@ -22,9 +22,9 @@ import time
 import torch
 from transformers import DynamicCache
 
-from harness.meter import Clock
-from harness.models import load_causal_lm
-from harness.registry import METHODS
+from harness.contracts.causal_lm import load_causal_lm
+from harness.contracts.meter import Clock
+from harness.contracts.registry import METHODS
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, Rope
 from tasks.long_context.passkey import Passkey

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
-from harness.report import literal
+from harness.records.terminal import literal
 
 if TYPE_CHECKING:
-    from harness.verify import Verification
+    from harness.running.verify import Verification
 
 
 def parse_kv(pairs: list[str], flag: str) -> dict[str, Any]:
@@ -32,8 +32,8 @@ def parse_kv(pairs: list[str], flag: str) -> dict[str, Any]:
 def cmd_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from harness.registry import METHODS, TASKS
-    from harness.report import console
+    from harness.contracts.registry import METHODS, TASKS
+    from harness.records.terminal import console
 
     for kind, registry in (("tasks", TASKS), ("methods", METHODS)):
         if args.what not in (None, kind):
@@ -49,13 +49,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.executors import EXECUTORS, RayOptions
-    from harness.grid import Shard, plan_grid, reference_first, split_list
-    from harness.models import check_model_available
-    from harness.registry import TASKS
-    from harness.report import console, summary_table
-    from harness.runner import normalised, run
-    from harness.store import ensure_dir, load_record
+    from harness.contracts.causal_lm import check_model_available
+    from harness.contracts.registry import TASKS
+    from harness.records.store import ensure_dir, load_record
+    from harness.records.terminal import console, summary_table
+    from harness.running.executors import EXECUTORS, RayOptions
+    from harness.running.grid import Shard, plan_grid, reference_first, split_list
+    from harness.running.runner import normalised, run
 
     if args.limit is not None and args.limit < 1:
         raise HarnessError(f"--limit must be at least 1, got {args.limit}")
@@ -102,8 +102,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from harness.merge import merge
-    from harness.report import console
+    from harness.records.merge import merge
+    from harness.records.terminal import console
 
     report = merge(args.folders, args.into)
     console.print(f"merged {len(args.folders)} folder(s) into {args.into}: {report.records} record(s), "
@@ -114,7 +114,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
-    from harness.compact import compact
+    from harness.records.compact import compact
 
     report = compact(args.results)
     for line in report.problems:
@@ -125,8 +125,8 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from harness.report import console, record_detail, summary_table
-    from harness.store import find_run, load_record, record_paths
+    from harness.records.store import find_run, load_record, record_paths
+    from harness.records.terminal import console, record_detail, summary_table
 
     if args.run:
         path = find_run(args.results, args.run)
@@ -147,9 +147,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    from harness.integrity import rescore
-    from harness.report import console, record_detail
-    from harness.store import find_run, within_tree
+    from harness.checks.integrity import rescore
+    from harness.records.store import find_run, within_tree
+    from harness.records.terminal import console, record_detail
 
     path = find_run(args.results, args.run)
     if args.write:  # a record in the results tree is rewritten only where it lies (no symlink on the way out of it)
@@ -170,10 +170,10 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.changes import changed_files, touched
-    from harness.integrity import check_paths
-    from harness.receipt import write_receipt
-    from harness.store import record_paths
+    from harness.checks.git_changes import changed_files, touched
+    from harness.checks.integrity import check_paths
+    from harness.checks.validation_receipt import write_receipt
+    from harness.records.store import record_paths
 
     if args.jobs is not None and args.jobs < 1:
         raise HarnessError(f"--jobs must be at least 1, got {args.jobs}")
@@ -209,8 +209,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def print_verification(result: "Verification", args: argparse.Namespace) -> None:
     from rich.table import Table
 
-    from harness.report import console
-    from harness.verify import SCORE_TOLERANCE
+    from harness.records.terminal import console
+    from harness.running.verify import SCORE_TOLERANCE
 
     recorded_on = result.record.environment.get("hardware_key", "unknown")
     table = Table(title=f"verify {result.record.run_id}: {result.record.method.name} on {result.record.task.name}, "
@@ -235,11 +235,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Each record given (and each changed since --changed-since) re-run and compared; one that does not reproduce
     fails the command. A named record that cannot be re-run here is one line (exit 2); a changed one is a warning, and
     stays as submitted."""
-    from harness.changes import changed_files, touched
-    from harness.report import console
-    from harness.store import record_paths
-    from harness.verified import add_verified, verified_entry
-    from harness.verify import verify
+    from harness.checks.git_changes import changed_files, touched
+    from harness.checks.verification_receipt import add_verified, verified_entry
+    from harness.records.store import record_paths
+    from harness.records.terminal import console
+    from harness.running.verify import verify
 
     if args.limit < 1:
         raise HarnessError(f"--limit must be at least 1, got {args.limit}")
@@ -277,8 +277,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from harness.report import console
-    from harness.site import build_site, needs_build, serve, site_server
+    from harness.records.terminal import console
+    from harness.site.build import build_site, needs_build, serve, site_server
 
     if args.jobs is not None and args.jobs < 1:
         raise HarnessError(f"--jobs must be at least 1, got {args.jobs}")
@@ -309,9 +309,9 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from harness.perf import export_pyperf
-    from harness.report import console
-    from harness.store import find_run, load_record
+    from harness.contracts.latency_series import export_pyperf
+    from harness.records.store import find_run, load_record
+    from harness.records.terminal import console
 
     path = find_run(args.results, args.run)
     names = export_pyperf(load_record(path), args.pyperf)
@@ -321,7 +321,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from harness.record import ResultRecord
+    from harness.contracts.record import ResultRecord
 
     text = json.dumps(ResultRecord.model_json_schema(), indent=2) + "\n"
     if args.out:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from harness.models import embedded_gguf
+    from harness.contracts.causal_lm import embedded_gguf
 
     gguf = embedded_gguf()
     return AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -41,7 +41,7 @@ def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_llm(tiny_model_dir):
-    from harness.models import load_causal_lm
+    from harness.contracts.causal_lm import load_causal_lm
 
     return load_causal_lm(str(tiny_model_dir), "cpu")
 
@@ -56,8 +56,8 @@ def harness_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
 def logged_rows(where: Path) -> list[dict]:
     """The sample rows of a record (a .json path) or of every run under a results folder (in path order), read as
     harness reads them (a complete run's log is stored compressed)."""
-    from harness.integrity import samples_path
-    from harness.store import SampleLog, is_samples_log, load_record
+    from harness.checks.integrity import samples_path
+    from harness.records.store import SampleLog, is_samples_log, load_record
 
     if where.suffix == ".json":
         return SampleLog(samples_path(load_record(where), where)).read()
@@ -73,7 +73,7 @@ HOSTILE_METHOD = "<script>alert(1)</script>"  # a method name as a hostile contr
 def hostile_method(tmp_path_factory):
     """A plugin registering SnapKV under HOSTILE_METHOD (a dist-info with entry points), installed for this module: on
     sys.path here and on PYTHONPATH for the CLI's subprocesses."""
-    from harness.registry import METHODS
+    from harness.contracts.registry import METHODS
 
     root = tmp_path_factory.mktemp("hostile-plugin")
     dist = root / "harness_hostile_plugin-0.1.dist-info"

@@ -9,10 +9,22 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from harness.record import (Artifacts, BaseModelInfo, DatasetInfo, HarnessInfo, KVCacheMemory, LatencyStats, Memory,
-                            MethodInfo, Performance, ResultRecord, RunConfig, TaskInfo)
-from harness.registry import METHODS, TASKS
-from harness.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, samples_sha256, write_record
+from harness.contracts.record import (
+    Artifacts,
+    BaseModelInfo,
+    DatasetInfo,
+    HarnessInfo,
+    KVCacheMemory,
+    LatencyStats,
+    Memory,
+    MethodInfo,
+    Performance,
+    ResultRecord,
+    RunConfig,
+    TaskInfo,
+)
+from harness.contracts.registry import METHODS, TASKS
+from harness.records.store import SAMPLES_SUFFIX, SampleLog, cell_dir, ensure_dir, samples_sha256, write_record
 
 PASSKEY_OPTIONS = {"lengths": [1024, 2048], "depths": [0.0, 0.25, 0.5, 0.75, 1.0]}
 EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from harness.board import load_all, records_frame
-from harness.cell import CellSpec
-from harness.identity import canonical_options, distinct_options
-from harness.registry import TASKS
-from harness.versus import with_versus
+from harness.contracts.registry import TASKS
+from harness.records.board_key import canonical_options, distinct_options
+from harness.running.cell import CellSpec
+from harness.site.board_table import load_all, records_frame
+from harness.site.versus_reference import with_versus
 from tests.conftest import harness_cli
 from tests.test_cli import records
 
@@ -68,9 +68,9 @@ def test_a_new_run_lands_on_the_board_of_a_reference_made_before_an_option_was_a
 
 
 def test_a_comparison_must_name_a_record_of_its_own_board_inside_its_tree(tmp_path):
-    from harness.paired import compare_with
-    from harness.registry import TASKS
-    from harness.store import SampleLog, load_record, write_record
+    from harness.contracts.registry import TASKS
+    from harness.records.paired import compare_with
+    from harness.records.store import SampleLog, load_record, write_record
     from tests.synthetic import PASSKEY_OPTIONS, write_passkey_record
 
     out = tmp_path / "results"

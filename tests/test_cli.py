@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.environment import slug
-from harness.store import SAMPLES_SUFFIX, SampleLog
+from harness.records.environment import slug
+from harness.records.store import SAMPLES_SUFFIX, SampleLog
 from tests.conftest import harness_cli, logged_rows
 
 SMALL = ["--task-arg", "lengths=[256]", "--task-arg", "depths=[0.0,0.5,1.0]", "--repeats", "1", "--warmups", "0"]
@@ -119,7 +119,7 @@ def test_resume_skips_finished_samples(tiny_model_dir, tmp_path):
 PLUGIN = textwrap.dedent('''
     import os
     from baselines.full import FullCache
-    from harness.method import Method
+    from harness.contracts.method import Method
 
 
     class Crashing(FullCache):
@@ -235,8 +235,8 @@ def test_corrupt_results_are_reported_not_crashed_on(finished_run, tiny_model_di
 
 
 def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_run, tmp_path):
-    from harness.registry import TASKS
-    from harness.store import samples_sha256
+    from harness.contracts.registry import TASKS
+    from harness.records.store import samples_sha256
 
     out, _ = finished_run
     [path] = records(out)

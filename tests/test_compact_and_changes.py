@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 
-from harness.store import COMPRESSED_SUFFIX, SAMPLES_SUFFIX, SampleLog, samples_sha256
+from harness.records.store import COMPRESSED_SUFFIX, SAMPLES_SUFFIX, SampleLog, samples_sha256
 from tests.conftest import harness_cli
 from tests.synthetic import write_passkey_record
 

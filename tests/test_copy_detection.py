@@ -9,12 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.task import Sample
+from harness.contracts.task import Sample
 from tasks.copy_detection.data import TrainingSet, offline_data
-from tasks.imagery import make_image
-from tasks.copy_detection.metrics import NOT_FOUND, Predictions, average_precision, precision_recall, rank_of_match, recall_at_precision
+from tasks.copy_detection.index import ReferenceIndex
+from tasks.copy_detection.metrics import (
+    NOT_FOUND,
+    Predictions,
+    average_precision,
+    precision_recall,
+    rank_of_match,
+    recall_at_precision,
+)
 from tasks.copy_detection.patterns import ALL, BASE, NOVEL, apply
 from tasks.copy_detection.task import CopyDetection
+from tasks.imagery import make_image
 from tests.conftest import harness_cli, logged_rows
 
 SMALL = ["--task-arg", "references=60", "--task-arg", "base_queries=21", "--task-arg", "novel_queries=10",
@@ -108,7 +116,7 @@ def isc_micro_ap(rows: list[dict[str, float]], k: int, max_results: int) -> floa
 
 
 def test_global_cut_keeps_the_best_max_results_pairs_of_the_whole_list():
-    from harness.stats import BOOTSTRAP_RESAMPLES
+    from harness.statistics.intervals import BOOTSTRAP_RESAMPLES
 
     rows = random_rows(30, 6, seed=1)
     for per_query in (0.5, 2, 4.5, 6):
@@ -155,10 +163,11 @@ def test_anypattern_preset_subtracts_twice_the_mean_of_the_ten_best_training_sco
     assert CopyDetection({"preset": "anypattern", "score_norm_factor": 1.0}).options.score_norm_factor == 1.0
     assert CopyDetection().options.score_norm_factor == 0.0 and CopyDetection().options.matching == "global"
     rng = np.random.default_rng(0)
-    task._refs, task._norm_descriptors = rng.normal(size=(5, 8)).astype(np.float32), rng.normal(size=(40, 8)).astype(np.float32)
+    index = ReferenceIndex(ids=[f"R{i}" for i in range(5)], descriptors=rng.normal(size=(5, 8)).astype(np.float32),
+                           norm_descriptors=rng.normal(size=(40, 8)).astype(np.float32), describe_seconds=1.0)
     query = rng.normal(size=8).astype(np.float32)
-    best = np.sort(task._norm_descriptors @ query)[-10:]
-    np.testing.assert_allclose(task.query_scores(query), task._refs @ query - 2.0 * best.mean(), rtol=1e-6)
+    best = np.sort(index.norm_descriptors @ query)[-10:]
+    np.testing.assert_allclose(task.query_scores(index, query), index.descriptors @ query - 2.0 * best.mean(), rtol=1e-6)
     assert "score_normalization" in task.protocol()["matching"]
     with pytest.raises(Exception, match="unknown preset"):
         CopyDetection({"preset": "nope"})

@@ -174,11 +174,11 @@ def test_marigold_layouts_decode_depth_and_apply_the_eval_crops(tmp_path, monkey
 
 
 def test_depth_runs_end_to_end_offline_and_on_a_nyu_folder(tmp_path):
-    from harness.site import number
+    from harness.site.build import number
 
     out = tmp_path / "results"
-    small = ["--task-arg", "test_images=4", "--task-arg", "train_images=4", "--task-arg", "height=32", "--task-arg", "width=48",
-             "--out", str(out), "--repeats", "1", "--warmups", "0"]
+    small = ["--task", "depth", "--task-arg", "test_images=4", "--task-arg", "train_images=4", "--task-arg", "height=32",
+             "--task-arg", "width=48", "--out", str(out), "--repeats", "1", "--warmups", "0"]
     proc = harness_cli("run", "--method", "unet_depth", "--method-arg", "steps=3", "--method-arg", "width=4", *small)
     assert proc.returncode == 0, proc.stderr
     [record] = [json.loads(p.read_text()) for p in out.rglob("*.json")]
@@ -212,8 +212,8 @@ def test_transformers_depth_model_runs_from_a_local_folder_and_explains_a_missin
     model.save_pretrained(folder)
     DPTImageProcessor(size={"height": 28, "width": 28}, keep_aspect_ratio=False, ensure_multiple_of=14).save_pretrained(folder)
     out = tmp_path / "results"
-    small = ["--task-arg", "test_images=3", "--task-arg", "train_images=2", "--task-arg", "height=32", "--task-arg", "width=48",
-             "--out", str(out), "--repeats", "1", "--warmups", "0"]
+    small = ["--task", "depth", "--task-arg", "test_images=3", "--task-arg", "train_images=2", "--task-arg", "height=32",
+             "--task-arg", "width=48", "--out", str(out), "--repeats", "1", "--warmups", "0"]
     proc = harness_cli("run", "--method", "depth_anything", "--method-arg", f"model={folder}", *small)
     assert proc.returncode == 0, proc.stderr
     [record] = [json.loads(p.read_text()) for p in out.rglob("*.json")]

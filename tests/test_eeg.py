@@ -111,7 +111,7 @@ def test_protocol_never_trains_on_target_eval_recordings(monkeypatch):
 
     import tasks.eeg.task as eeg_task
     from baselines.shallownet import ShallowNet
-    from harness.runtime import Runtime
+    from harness.contracts.runtime import Runtime
 
     seen = []
     real_train = eeg_task.train
@@ -125,7 +125,7 @@ def test_protocol_never_trains_on_target_eval_recordings(monkeypatch):
                                  "seeds": [0, 1], "fractions": [0.1, 1.0]})
     method = ShallowNet({"pretrain_steps": 2, "target_steps": 2, "batch_size": 4})
     runtime = Runtime(device=torch.device("cpu"), seed=0)
-    task.prepare(method, runtime, "offline", 0)
+    task.prepare(method, runtime)
     samples = task.samples("offline", None, 0)
     outputs = {s.id: task.predict(s, method, runtime) for s in samples}
     parts = task.parts("offline", 0)

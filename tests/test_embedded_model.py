@@ -2,7 +2,7 @@
 
 import json
 
-from harness.models import EMBEDDED_ID, dequantised_cache_folder, embedded_gguf
+from harness.contracts.causal_lm import EMBEDDED_ID, dequantised_cache_folder, embedded_gguf
 from tests.conftest import harness_cli, logged_rows
 
 

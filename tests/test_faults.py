@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.integrity import Checker
-from harness.registry import TASKS
-from harness.store import SAMPLES_SUFFIX, WRITE_DELAY_ENV, SampleLog, is_samples_log, log_run_id
+from harness.checks.integrity import Checker
+from harness.contracts.registry import TASKS
+from harness.records.store import SAMPLES_SUFFIX, WRITE_DELAY_ENV, SampleLog, is_samples_log, log_run_id
 from tests.conftest import ROOT, harness_cli
 
 CELL = ["run", "--method", "naive", "--task", "syntsbench", "--limit", "4", "--repeats", "1", "--warmups", "0"]
@@ -271,8 +271,8 @@ def test_a_samples_file_corrupted_mid_way(tmp_path):
 def test_a_stop_just_after_a_row_is_logged_counts_that_row(tmp_path, monkeypatch):
     """The stop lands after the second row reached the log but before the run noted it: the partial record must
     describe the log as it stands, or validate refuses it (a race CI once hit)."""
-    from harness.cell import CellSpec, run_cell
-    from harness.lifeline import Interrupted
+    from harness.running.cell import CellSpec, run_cell
+    from harness.running.lifeline import Interrupted
 
     appended, append = [], SampleLog.append
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.grid import Shard, plan_grid, reference_first, split_list
-from harness.runner import normalised
+from harness.running.grid import Shard, plan_grid, reference_first, split_list
+from harness.running.runner import normalised
 from tests.conftest import harness_cli
 from tests.test_cli import one_line_error, records
 

@@ -216,13 +216,13 @@ class RecordingDetector:
 
 def test_rhd_is_fitted_on_the_fit_split_only(tiny_model_dir):
     from baselines.rhd import FEATURES, RHD
-    from harness.runtime import Runtime
+    from harness.contracts.runtime import Runtime
     from tasks.hallucination.task import ReasoningHallucination
 
     task = ReasoningHallucination({"per_domain": 6})
     runtime = Runtime(device=torch.device("cpu"), seed=0, model_id=str(tiny_model_dir))
     detector = RecordingDetector(RHD({"late_layers": 2}))
-    task.prepare(detector, runtime, "offline", 0)
+    task.prepare(detector, runtime)
     samples = task.samples("offline", None, 0)
     for sample in samples:
         task.predict(sample, detector, runtime)

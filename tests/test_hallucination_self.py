@@ -11,8 +11,14 @@ from sklearn.metrics import roc_auc_score
 
 from tasks.hallucination import self_generate
 from tasks.hallucination.self_answers import parse_answer
-from tasks.hallucination.self_generate import (GenerationSettings, extend_trace_file, model_fingerprint, prompt_ids,
-                                               prompt_text, read_trace_file)
+from tasks.hallucination.self_generate import (
+    GenerationSettings,
+    extend_trace_file,
+    model_fingerprint,
+    prompt_ids,
+    prompt_text,
+    read_trace_file,
+)
 from tasks.hallucination.self_problems import SELF_DOMAINS, build_self_problems
 from tasks.hallucination.self_task import SelfReasoningHallucination, self_trace, trace_label
 from tasks.hallucination.self_traces import cache_file, model_traces
@@ -192,7 +198,7 @@ def test_all_wrong_answers_are_one_line(tmp_path, tiny_model_dir):
 
 @pytest.mark.slow
 def test_shipped_file_matches_the_embedded_model_and_the_default_problems():
-    from harness.models import load_causal_lm
+    from harness.contracts.causal_lm import load_causal_lm
 
     header, rows = read_trace_file(self_generate.SHIPPED)
     assert header is not None and header["model"].startswith("HuggingFaceTB/SmolLM2-135M-Instruct")

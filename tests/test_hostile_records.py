@@ -95,7 +95,7 @@ def test_rescore_writes_only_inside_its_results_tree(honest, tmp_path):
 
 
 def test_names_from_a_record_reach_the_terminal_literally(tmp_path):
-    from harness.report import literal
+    from harness.records.terminal import literal
 
     name = "[bold red]snap\x1b[2Jkv[/]"
     path = write_passkey_record(tmp_path / "results", name, 0.6, 50_000_000, 1.5, run_index=2)
@@ -135,7 +135,7 @@ def test_merge_copies_records_and_their_logs_only_and_never_follows_a_link(hones
 
 
 def test_a_stale_record_stays_unranked_and_a_change_cannot_bring_one(honest, tmp_path):
-    from harness.board import records_frame, vetted
+    from harness.site.board_table import records_frame, vetted
     from tests.test_compact_and_changes import git
 
     tree, path = forged(honest, tmp_path, lambda r: r["method"].update(version="0"))
@@ -159,8 +159,8 @@ def test_a_stale_record_stays_unranked_and_a_change_cannot_bring_one(honest, tmp
 
 
 def test_an_equivalent_spec_hash_keeps_a_record_current(honest, tmp_path):
-    from harness.installed import stale_reasons
-    from harness.store import load_record
+    from harness.checks.installed import stale_reasons
+    from harness.records.store import load_record
     from tasks.long_context.passkey import Passkey
 
     [old_hash] = Passkey.spec.equivalent_specs

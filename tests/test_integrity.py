@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.cell import CellSpec, new_run_id
-from harness.choice import choose
-from harness.integrity import Checker
-from harness.registry import TASKS
-from harness.store import SAMPLES_SUFFIX, SampleLog, samples_sha256
+from harness.checks.integrity import Checker
+from harness.contracts.registry import TASKS
+from harness.records.store import SAMPLES_SUFFIX, SampleLog, samples_sha256
+from harness.running.cell import CellSpec, new_run_id
+from harness.running.verify_choice import choose
 from tests.conftest import ROOT, harness_cli
 from tests.test_cli import one_line_error
 
@@ -209,7 +209,7 @@ def test_bad_inputs_are_one_line(honest, tmp_path):
 def test_a_split_kept_for_later_records_is_scored_by_the_task_that_made_it():
     """lm_eval's scoring reads state its `samples()` left on the task instance: the committed records of its three
     option sets, checked in one process with their splits kept, all pass (each record gets a fresh instance)."""
-    from harness.integrity import check_paths
+    from harness.checks.integrity import check_paths
 
     paths = sorted(p for p in (ROOT / "results" / "lm_eval").rglob("*.json"))
     assert len({json.loads(p.read_text())["task"]["options"]["tasks"][0] for p in paths}) == 3

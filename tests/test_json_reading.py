@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.parallel import Workers
-from harness.samples_view import COMPACT, compact
-from harness.site import samples_script
-from harness.store import parse_json
+from harness.records.store import parse_json
+from harness.site.build import samples_script
+from harness.site.samples_page import COMPACT, compact
+from harness.site.workers import Workers
 from tests.test_site import read_samples_script
 
 SCALARS = (st.none() | st.booleans() | st.floats(allow_nan=True, allow_infinity=True)

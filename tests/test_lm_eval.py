@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.runtime import Runtime
-from tasks.long_context.lm_eval_load import SHIPPED
-
+from harness.contracts.runtime import Runtime
+from tasks.long_context.via_lm_eval.load import SHIPPED
 from tests.conftest import harness_cli, logged_rows
 
 SHIPPED_TASKS = ["harness_kv_gen", "harness_kv_loglik", "harness_kv_mc"]
@@ -37,7 +36,7 @@ def test_full_cache_scores_equal_stock_hflm(tiny_model_dir, name, monkeypatch):
     from lm_eval.tasks import TaskManager
 
     from baselines.full import FullCache
-    from tasks.long_context.lm_eval_task import LmEvalTask
+    from tasks.long_context.via_lm_eval.task import LmEvalTask
 
     runtime = runtime_for(tiny_model_dir)
     task = LmEvalTask({"tasks": [name]})
@@ -67,9 +66,9 @@ def test_full_cache_scores_equal_stock_hflm(tiny_model_dir, name, monkeypatch):
 
 
 def test_bounded_policy_keeps_its_budget_and_prefills_a_shared_context_once(tiny_model_dir, monkeypatch):
-    import tasks.long_context.lm_eval_bridge as bridge
+    import tasks.long_context.via_lm_eval.bridge as bridge
     from baselines.streamingllm import StreamingLLM
-    from tasks.long_context.lm_eval_task import LmEvalTask
+    from tasks.long_context.via_lm_eval.task import LmEvalTask
 
     built = []
     original = bridge.Streamer.__init__
@@ -129,7 +128,7 @@ def test_bad_lm_eval_input_is_one_line_and_writes_nothing(tiny_model_dir, tmp_pa
     yaml_text, arg, expected = BROKEN[case]
     args = ["--task-arg", arg]
     if yaml_text is not None:
-        folder = tmp_path / "yaml"
+        folder = tmp_path / "shipped_tasks"
         folder.mkdir()
         (folder / "task.yaml").write_text(yaml_text.format(data=SHIPPED / "harness_kv.jsonl"))
         args += ["--task-arg", f"include_path={folder}"]
@@ -145,8 +144,8 @@ def test_paired_wins_follow_the_metric_not_the_stored_column():
     """A perplexity stored as per-document log-likelihood: the document with the higher likelihood is the win."""
     import numpy as np
 
-    from harness.paired import paired_metrics
-    from harness.task import MetricSpec
+    from harness.contracts.task import MetricSpec
+    from harness.records.paired import paired_metrics
 
     class Perplexity:
         spec = type("S", (), {"metrics": (MetricSpec(name="perplexity", higher_is_better=False),)})()

@@ -14,12 +14,12 @@ from baselines.full import FullCache
 from baselines.lacache import LaCachePolicy
 from baselines.snapkv import SnapKV
 from baselines.streamingllm import StreamingLLM
+from harness.contracts.meter import Clock
+from harness.contracts.registry import TASKS
+from harness.contracts.runtime import Runtime
 from harness.errors import HarnessError
-from harness.meter import Clock
-from harness.paired import mcnemar_p, paired_metrics
-from harness.registry import TASKS
-from harness.grid import default_tasks
-from harness.runtime import Runtime
+from harness.records.paired import mcnemar_p, paired_metrics
+from harness.running.grid import default_tasks
 from tasks.long_context.kv import LEADING_TOKENS, CompressContext, Rope, gather
 from tasks.long_context.metrics import contains, exact_match
 from tasks.long_context.retrieval import answer

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from harness.stats import bootstrap_ci95, mean_stderr, summarize
+from harness.statistics.intervals import bootstrap_ci95, mean_stderr, summarize
 from tasks.long_context.metrics import exact_match, first_number, lcs_length, partial_credit
 
 

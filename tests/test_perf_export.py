@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from harness.perf import stability_warnings
+from harness.contracts.latency_series import stability_warnings
 from tests.conftest import harness_cli
 from tests.synthetic import write_passkey_record
 from tests.test_cli import one_line_error

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from harness.progress import CellProgress, duration
+from harness.running.progress import CellProgress, duration
 from tests.conftest import harness_cli
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from harness import cli
 from harness.errors import HarnessError
-from harness.executors import RayOptions, _start_ray, ray_join_error
+from harness.running.executors import RayOptions, _start_ray, ray_join_error
 from tests.conftest import harness_cli
 from tests.test_cli import records
 from tests.test_grid import FAST, metrics_by_config

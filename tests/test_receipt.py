@@ -28,7 +28,7 @@ def built(results: Path, out: Path, *extra: str, says: str = "") -> dict[str, st
 
 
 def test_site_with_a_receipt_builds_the_same_site_and_still_checks_what_changed(results, tmp_path):
-    from harness.receipt import read_receipt
+    from harness.checks.validation_receipt import read_receipt
 
     receipt = tmp_path / "build" / "validated.json"
     proc = harness_cli("validate", str(results), "--receipt", str(receipt))
@@ -50,8 +50,8 @@ def test_site_with_a_receipt_builds_the_same_site_and_still_checks_what_changed(
 
 
 def test_a_receipt_from_another_installation_checks_everything(results, tmp_path, monkeypatch):
-    import harness.receipt as receipt_module
-    from harness.store import record_paths
+    import harness.checks.validation_receipt as receipt_module
+    from harness.records.store import record_paths
 
     receipt = tmp_path / "validated.json"
     paths = list(record_paths(results))

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
-from harness.store import load_record, read_log_bytes, safe_name, samples_path, samples_sha256
+from harness.records.store import load_record, read_log_bytes, safe_name, samples_path, samples_sha256
 from tests.synthetic import write_passkey_record
 
 DEEP = "__deep__"  # stands for a value nested far deeper than any parser's recursion limit

@@ -5,12 +5,12 @@ import sys
 
 import pytest
 
+from harness.contracts.registry import METHODS, TASKS, Entry, Registry
 from harness.errors import HarnessError
-from harness.registry import METHODS, TASKS, Entry, Registry
 
 
 def test_builtins_are_listed_without_importing_torch():
-    code = "import sys; from harness.registry import TASKS, METHODS; TASKS.names(); METHODS.names(); print('torch' in sys.modules)"
+    code = "import sys; from harness.contracts.registry import TASKS, METHODS; TASKS.names(); METHODS.names(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -39,7 +39,7 @@ def test_duplicate_names_are_rejected():
 def test_entry_point_plugins_join_the_registry(monkeypatch):
     from importlib.metadata import EntryPoint
 
-    import harness.registry as registry_module
+    import harness.contracts.registry as registry_module
 
     def fake_entry_points(group):
         return [EntryPoint("my_policy", "baselines.full:FullCache", group)] if group == "harness.methods" else []

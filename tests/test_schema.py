@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import harness
-from harness.record import ResultRecord
+from harness.contracts.record import ResultRecord
 
 SCHEMA = Path(harness.__file__).parent / "schema" / "result.schema.json"
 

@@ -22,15 +22,16 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from harness.board import load_all, pareto_front, records_frame
-from tests.conftest import HOSTILE_METHOD as XSS, ROOT, harness_cli
+from harness.site.board_table import load_all, pareto_front, records_frame
+from tests.conftest import HOSTILE_METHOD as XSS
+from tests.conftest import ROOT, harness_cli
 from tests.synthetic import write_passkey_record
 
 HOSTILE_OUTPUT = '<script>alert("sample")</script><img src=x onerror="alert(2)">'
 
 
 def read_samples_script(path: Path) -> list[dict[str, Any]]:
-    """The rows a samples.js holds (the inverse of harness.site.samples_script)."""
+    """The rows a samples.js holds (the inverse of harness.site.build.samples_script)."""
     text = path.read_text()
     packed = text[text.index('"') + 1:text.rindex('"')]
     return json.loads(gzip.decompress(base64.b64decode(packed)))["rows"]
@@ -39,10 +40,10 @@ def read_samples_script(path: Path) -> list[dict[str, Any]]:
 def with_sample_output(path: Path, generated: str) -> str:
     """Give a record's first incorrect sample the output text `generated`, re-scored, with the record's metrics,
     breakdowns and samples sha256 made again so that it still validates; returns that sample's id."""
-    from harness.integrity import samples_path
-    from harness.record import Artifacts
-    from harness.registry import TASKS
-    from harness.store import SampleLog, load_record, samples_sha256, write_record
+    from harness.checks.integrity import samples_path
+    from harness.contracts.record import Artifacts
+    from harness.contracts.registry import TASKS
+    from harness.records.store import SampleLog, load_record, samples_sha256, write_record
 
     record = load_record(path)
     task = TASKS.get(record.task.name)(record.task.options)
@@ -137,7 +138,7 @@ def test_site_refuses_to_replace_a_foreign_folder_and_rebuilds_its_own(results, 
 
 
 def test_capability_maps_put_methods_side_by_side_when_one_key_is_fixed():
-    from harness.plots import comparison, heatmap
+    from harness.site.plots import comparison, heatmap
 
     rows_a = [{"category": "trend", "horizon": 96, "n": 2, "near_optimal": 1.0}, {"category": "noise", "horizon": 96, "n": 2, "near_optimal": 0.5}]
     rows_b = [{"category": "trend", "horizon": 96, "n": 2, "near_optimal": 0.0}]
@@ -154,7 +155,7 @@ def test_capability_maps_put_methods_side_by_side_when_one_key_is_fixed():
 
 
 def test_a_breakdown_may_report_the_main_metrics_stem():
-    from harness.samples_view import stem_column as breakdown_metric
+    from harness.site.samples_page import stem_column as breakdown_metric
 
     assert breakdown_metric("uap_novel", {"pattern", "n", "uap", "recall_at_1"}) == "uap"  # per-pattern μAP for uap_novel
     assert breakdown_metric("auroc", {"domain", "auroc", "auroc_low"}) == "auroc"  # the metric itself wins
@@ -162,7 +163,7 @@ def test_a_breakdown_may_report_the_main_metrics_stem():
 
 
 def test_ranks_are_shared_while_intervals_overlap_the_better_runs():
-    from harness.board import significance_ranks
+    from harness.site.board_table import significance_ranks
 
     group = pd.DataFrame({"value": [0.9, 0.8, 0.3, 0.25], "ci_low": [0.8, 0.6, 0.2, None], "ci_high": [1.0, 0.85, 0.4, None]})
     assert significance_ranks(group, higher_is_better=True).tolist() == [1, 1, 3, 3]  # 0.25 has no interval: a point
@@ -171,7 +172,7 @@ def test_ranks_are_shared_while_intervals_overlap_the_better_runs():
 
 
 def test_each_run_is_paired_with_its_boards_reference(results):
-    from harness.versus import Comparer, with_versus
+    from harness.site.versus_reference import Comparer, with_versus
 
     items = load_all(results)
     by_run = {i.record.run_id: i for i in items}
@@ -187,15 +188,15 @@ def test_each_run_is_paired_with_its_boards_reference(results):
     assert pd.isna(cpu.loc["lacache", "delta"])  # failed: nothing to compare
     h100 = frame[frame["hardware"] == "cuda-nvidia-h100"].iloc[0]
     assert h100["reference"] == "full" and pd.isna(h100["delta"])  # no full run on that hardware: no cross-machine ratio
-    task = __import__("harness.registry", fromlist=["TASKS"]).TASKS.get("passkey")({})
+    task = __import__("harness.contracts.registry", fromlist=["TASKS"]).TASKS.get("passkey")({})
     run = str(snap["run_id"])
     comparer = Comparer(by_run)
     assert comparer.faithful(task, "exact_match", run, 0.6) and not comparer.faithful(task, "exact_match", run, 0.7)
 
 
 def test_ticks_are_round_and_cover_the_values():
-    from harness.plots import log_unit_ticks
-    from harness.ticks import linear_ticks
+    from harness.site.axis_ticks import linear_ticks
+    from harness.site.plots import log_unit_ticks
 
     low, high, ticks = linear_ticks(0.06, 0.76)
     assert (low, high) == (0.0, 0.8) and ticks == [0.0, 0.2, 0.4, 0.6, 0.8]
@@ -208,7 +209,7 @@ def test_ticks_are_round_and_cover_the_values():
 
 
 def test_labels_never_overlap_and_stay_inside_the_canvas():
-    from harness.labels import CHAR_WIDTH, Box, place_labels
+    from harness.site.plot_labels import CHAR_WIDTH, Box, place_labels
 
     canvas = Box(0, 0, 300, 200)
     points = [(150 + dx, 100 + dy, f"method{k}") for k, (dx, dy) in enumerate([(0, 0), (2, 1), (4, -1), (1, 3), (290 - 150, -90)])]
@@ -229,7 +230,7 @@ def test_labels_never_overlap_and_stay_inside_the_canvas():
 
 def place_labels_checking_every_box(points, canvas, blocked=()):
     """The quadratic placement the indexed one must reproduce: each candidate against every box placed before it."""
-    from harness.labels import CHAR_WIDTH, MARKER, Box, candidates
+    from harness.site.plot_labels import CHAR_WIDTH, MARKER, Box, candidates
 
     markers = [Box(x - MARKER, y - MARKER, x + MARKER, y + MARKER) for x, y, _ in points]
     taken, out = markers + list(blocked), []
@@ -245,7 +246,7 @@ def place_labels_checking_every_box(points, canvas, blocked=()):
 def test_labels_are_those_of_checking_every_box():
     import random
 
-    from harness.labels import Box, place_labels
+    from harness.site.plot_labels import Box, place_labels
 
     rng = random.Random(29)
     for _ in range(400):
@@ -272,7 +273,7 @@ def test_label_placement_compares_a_bounded_number_of_boxes_per_point(monkeypatc
     linearly with the points, where checking every placed box makes about 16 n^2 / 2 of them (36 million at 3,000)."""
     import random
 
-    from harness.labels import Box, place_labels
+    from harness.site.plot_labels import Box, place_labels
 
     comparisons = 0
     overlaps = Box.overlaps
@@ -297,7 +298,7 @@ def test_label_placement_compares_a_bounded_number_of_boxes_per_point(monkeypatc
 
 
 def test_scatter_lists_methods_without_a_value_and_draws_chance():
-    from harness.plots import scatter
+    from harness.site.plots import scatter
 
     rows = [{"method": "a", "value": 0.7, "ci_low": 0.6, "ci_high": 0.8, "cost": 10.0, "run_page": "a"},
             {"method": "b", "value": 0.55, "ci_low": None, "ci_high": None, "cost": 20.0, "run_page": "b"},
@@ -322,7 +323,7 @@ def test_pages_use_relative_paths_and_samples_show_gold_and_outcome(site, result
     assert rows[0]["input"] == "length=1024 · depth=0.0" and rows[0]["id"] == "len1024-depth0.00"
     assert all(r["score_text"] == ("1.000" if r["outcome"] == "correct" else "0.000") for r in rows)
     assert json.loads(rows[0]["raw"])["id"] == rows[0]["id"]  # the raw log row (the page indents it)
-    from harness.registry import TASKS
+    from harness.contracts.registry import TASKS
     from tests.synthetic import PASSKEY_OPTIONS
 
     golds = [s.target for s in TASKS.get("passkey")(PASSKEY_OPTIONS).samples("offline", None, 0)]
@@ -330,8 +331,8 @@ def test_pages_use_relative_paths_and_samples_show_gold_and_outcome(site, result
 
 
 def test_samples_are_one_compressed_script_per_run_and_logs_are_never_copied(site, results):
-    from harness.integrity import samples_path
-    from harness.store import SampleLog, load_record
+    from harness.checks.integrity import samples_path
+    from harness.records.store import SampleLog, load_record
 
     assert not list(site.rglob("*.jsonl*")) and not list(site.rglob("samples-*.html"))  # no copies, no 50-row pages
     scripts = sorted(site.glob("runs/*/samples.js"))
@@ -358,7 +359,7 @@ def test_site_builds_into_build_site_by_default(results, tmp_path):
 
 
 def test_serve_rebuilds_only_when_a_record_is_newer(results, tmp_path):
-    from harness.site import SITE_MARKER, build_site, needs_build
+    from harness.site.build import SITE_MARKER, build_site, needs_build
 
     out = tmp_path / "site"
     assert needs_build(results, out)  # nothing built yet
@@ -421,7 +422,7 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_2(site, results):
 
 
 def test_home_matrix_verdicts():
-    from harness.matrix import cost_verdict, verdict
+    from harness.site.home_matrix import cost_verdict, verdict
 
     base = {"higher_is_better": True, "delta": -0.3, "delta_low": -0.5, "delta_high": -0.1, "delta_how": "paired"}
     assert verdict(base) == "worse"
@@ -436,7 +437,7 @@ def test_home_matrix_verdicts():
 def test_a_tie_in_usual_options_goes_to_the_tasks_defaults(default_first):
     import pandas as pd
 
-    from harness.board import canonical, usual_options
+    from harness.site.board_table import canonical, usual_options
     from tasks.copy_detection.task import CopyDetectionOptions
 
     isc = CopyDetectionOptions().model_dump(mode="json")
@@ -450,7 +451,7 @@ def test_a_tie_in_usual_options_goes_to_the_tasks_defaults(default_first):
 
 
 def test_samples_pages_cut_long_raw_rows_and_keep_short_ones_whole():
-    from harness.samples_view import RAW_LIMIT, raw_json
+    from harness.site.samples_page import RAW_LIMIT, raw_json
 
     short_row = json.dumps({"id": "q1", "scores": {"score_1": 0.5}})
     assert raw_json(short_row) == short_row  # the log's line, whole
@@ -461,7 +462,7 @@ def test_samples_pages_cut_long_raw_rows_and_keep_short_ones_whole():
 
 
 def test_csv_downloads_quote_cells_a_spreadsheet_would_run_as_formulas(tmp_path):
-    from harness.site import write_downloads
+    from harness.site.build import write_downloads
 
     names = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "plain", "a=b"]
     frame = pd.DataFrame({"method": names, "value": [-0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "delta": [-0.25] * 7})

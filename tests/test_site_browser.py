@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import json
 import functools
+import json
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import HOSTILE_METHOD as XSS, harness_cli
+from tests.conftest import HOSTILE_METHOD as XSS
+from tests.conftest import harness_cli
 from tests.synthetic import write_passkey_record
 
 CHROMIUM = "/usr/bin/chromium"
@@ -267,8 +268,8 @@ def test_home_matrix_board_columns_filters_and_samples(wide_site, browser):
 def samples_site(tmp_path_factory):
     """One run of 60 samples (two pages of 50), one of whose outputs is markup."""
     import tests.synthetic
-    from harness.integrity import samples_path
-    from harness.store import SampleLog, load_record
+    from harness.checks.integrity import samples_path
+    from harness.records.store import SampleLog, load_record
     from tests.test_site import HOSTILE_OUTPUT, with_sample_output
 
     results = tmp_path_factory.mktemp("results-samples")
@@ -285,7 +286,7 @@ def samples_site(tmp_path_factory):
 
 
 def test_samples_page_pages_filters_sorts_and_shows_markup_as_text(samples_site, browser):
-    from harness.site import number
+    from harness.site.build import number
     from tests.test_site import HOSTILE_OUTPUT
 
     samples, rows, hostile = samples_site

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from harness.contracts.real_data import read_table
 from harness.errors import HarnessError
-from harness.tables import read_table
 
 ROWS = [{"key": f"item{i}", "body": f"text {i}", "gold": str(10000 + i)} for i in range(3)]
 

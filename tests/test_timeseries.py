@@ -10,8 +10,8 @@ import pytest
 import torch
 from scipy import signal as sps
 
-from harness.registry import METHODS, TASKS
-from harness.runtime import Runtime
+from harness.contracts.registry import METHODS, TASKS
+from harness.contracts.runtime import Runtime
 from tasks.timeseries import generators as g
 from tasks.timeseries.optimum import Process, optimal_mse, psi_weights, step_errors
 from tasks.timeseries.windows import prepare

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness.registry import METHODS, TASKS
-from harness.runtime import Runtime
+from harness.contracts.registry import METHODS, TASKS
+from harness.contracts.runtime import Runtime
 from tasks.timeseries.complex_generators import COMPLEX
 from tasks.timeseries.multivariate_generators import MULTIVARIATE
 from tasks.timeseries.optimum import oracle_forecasts

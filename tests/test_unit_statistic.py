@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.board import load_all, records_frame
-from harness.registry import TASKS
-from harness.resampling import UnitStatistic, paired_difference, unit_counts, weighted_mean
-from harness.stats import bootstrap_statistics
+from harness.contracts.registry import TASKS
+from harness.site.board_table import load_all, records_frame
+from harness.statistics.intervals import bootstrap_statistics
+from harness.statistics.resampling import UnitStatistic, paired_difference, unit_counts, weighted_mean
 from tests.synthetic import write_passkey_record
 
 RNG = np.random.default_rng(7)
@@ -121,7 +121,6 @@ def test_auroc_draws_are_the_records_own_group_bootstrap():
 
 def test_weighted_micro_ap_counts_a_query_drawn_twice_as_two_listed_copies():
     from tasks.copy_detection.metrics import Predictions
-
     from tasks.copy_detection.task import CopyDetection
 
     rows = CopyDetection({"k": 3}).score_rows(copy_rows(12, 3))
@@ -178,7 +177,7 @@ def passkey_results(tmp_path) -> Path:
 
 
 def versus_of(results: Path) -> pd.Series:
-    from harness.versus import with_versus
+    from harness.site.versus_reference import with_versus
 
     items = load_all(results)
     frame = with_versus(records_frame(items), {i.record.run_id: i for i in items})

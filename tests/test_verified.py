@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.checks.verification_receipt import AS_SUBMITTED, add_verified, read_verified, standing, verified_entry
 from harness.errors import HarnessError
-from harness.verified import AS_SUBMITTED, add_verified, read_verified, standing, verified_entry
 from tests.conftest import harness_cli
 from tests.synthetic import write_passkey_record
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from harness.method import Method
+from harness.contracts.method import Method
 from tasks.copy_detection.data import PromptPair, TrainingSet
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.record import MetricValue
-from harness.resampling import unit_counts
-from harness.stats import BOOTSTRAP_RESAMPLES
+from harness.contracts.record import MetricValue
+from harness.statistics.intervals import BOOTSTRAP_RESAMPLES
+from harness.statistics.resampling import unit_counts
 
 NOT_FOUND = 1 << 35
 BOOTSTRAP_BLOCK_PAIRS = 4_000_000  # resamples x listed pairs weighed at once (about 32 MB per array)

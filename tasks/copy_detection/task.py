@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator
 
+from harness.contracts.presets import PresetParams
+from harness.contracts.record import MetricValue, Throughput
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import Measured, MetricSpec, Sample, SplitSpec, TaskSpec, metric_value
 from harness.errors import HarnessError
-from harness.presets import PresetParams
-from harness.record import MetricValue, Throughput
-from harness.store import manifest_sha256
-from harness.resampling import UnitStatistic
-from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
-from tasks.copy_detection.data import CopyData, check_novel, offline_data, training_set
+from harness.statistics.resampling import UnitStatistic
+from tasks.copy_detection.data import CopyData, TrainingSet, check_novel, offline_data, training_set
 from tasks.copy_detection.descriptor import CopyDescriptor
+from tasks.copy_detection.index import ReferenceIndex, describe_references
 from tasks.copy_detection.metrics import Predictions, global_metrics, rank_of_match
 from tasks.copy_detection.patterns import BASE, NOVEL
+from tasks.image_task import ImageTask
 
 if TYPE_CHECKING:
-    from harness.meter import Meter
-    from harness.runtime import Runtime
+    from harness.contracts.meter import Meter
+    from harness.contracts.runtime import Runtime
 
-DESCRIBE_BATCH = 256
-TIMED_IMAGES = 8
 GROUPS = {"": None, "_base": "base", "_novel": "novel"}
 POOL_PATTERNS = {"novel": "novel pattern (as AnyPattern's support set)", "all": "pattern, base and novel"}
 OFFLINE = SplitSpec(name="offline", source="generated: crops of scikit-image / scikit-learn sample photos and procedural scenes, seeded",
@@ -95,7 +95,7 @@ def _metric_specs() -> tuple[MetricSpec, ...]:
     return tuple(specs)
 
 
-class CopyDetection(Task):
+class CopyDetection(ImageTask):
     """Which reference is this tampered query a copy of, when its tamper pattern was never seen in training?"""
 
     Options = CopyDetectionOptions
@@ -105,12 +105,15 @@ class CopyDetection(Task):
                     "in training and a pool of example pairs may prompt the method; DISC21 μAP, recall at P90 and at "
                     "rank 1/10, base and novel patterns apart.",
         splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="uap_novel", requires="copy_descriptor",
-        reference=ReferenceSpec(method="tiny_image", kind="floor", latency="describe_query"),
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="tiny_image", kind="floor", latency="describe_query"))
+    local_splits = (LOCAL.name,)
+    local_suffixes = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".csv")
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
         self._data: dict[tuple[str, int], CopyData] = {}
+        self._index: tuple[tuple[int, str, int], ReferenceIndex] | None = None
 
     @property
     def listed(self) -> int:
@@ -151,41 +154,39 @@ class CopyDetection(Task):
         if not any(s.target for s in samples):
             raise HarnessError("the chosen queries hold no copy of a reference (only distractors): raise --limit")
 
-    def prepare(self, method: CopyDescriptor, runtime: Runtime, split: str, seed: int) -> None:
-        """Train the method on base patterns, then describe every reference once."""
-        data = self.data(split, seed)
-        start = time.perf_counter()
-        method.fit(data.training, seed, runtime.device)
-        self._fit_seconds = time.perf_counter() - start
-        images = list(data.references.values())
-        start = time.perf_counter()
-        described = [method.describe(images[i:i + DESCRIBE_BATCH]) for i in range(0, len(images), DESCRIBE_BATCH)]
-        self._describe_seconds = time.perf_counter() - start
-        self._refs = np.concatenate(described).astype(np.float32)
-        if self._refs.shape[0] != len(images) or not np.isfinite(self._refs).all():
-            raise HarnessError(f"method {method.name} returned {self._refs.shape[0]} descriptors (or non-finite values) for {len(images)} references")
-        self._ref_ids = list(data.references)
-        self._split = split
-        self._norm_descriptors = None
-        if self.options.score_norm_factor > 0:
-            originals = data.training.images
-            self._norm_descriptors = np.concatenate([method.describe(originals[i:i + DESCRIBE_BATCH])
-                                                     for i in range(0, len(originals), DESCRIBE_BATCH)]).astype(np.float32)
+    def training_images(self, runtime: Runtime) -> TrainingSet:
+        """Base-pattern training pairs (the local split trains offline too)."""
+        return self.data(runtime.split, runtime.seed).training
 
-    def query_scores(self, described: np.ndarray) -> np.ndarray:
+    def timed_call(self, method: CopyDescriptor, runtime: Runtime,
+                   samples: list[Sample]) -> tuple[list[Any], Callable[[Any], Any]]:
+        """Queries, one per call, with their prompt choice (`measure` times references too)."""
+        prompts = self.data(runtime.split, runtime.seed).prompts
+        return [[s.inputs["image"]] for s in samples], lambda images: method.describe_queries(images, prompts)
+
+    def reference_index(self, method: CopyDescriptor, runtime: Runtime) -> ReferenceIndex:
+        """Every reference described once by the trained method (on first use, after `fit`), and the training
+        originals' descriptors when scores are normalised."""
+        key = (id(method), runtime.split, runtime.seed)
+        if self._index is None or self._index[0] != key:
+            data = self.data(runtime.split, runtime.seed)
+            self._index = (key, describe_references(method, data, self.options.score_norm_factor))
+        return self._index[1]
+
+    def query_scores(self, index: ReferenceIndex, described: np.ndarray) -> np.ndarray:
         """One query's scores against every reference, less its normalisation (ISC's score_normalization.py: the
         factor times the mean of its best training scores) when that is on."""
-        scores = self._refs @ described
-        if self._norm_descriptors is not None:
+        scores = index.descriptors @ described
+        if index.norm_descriptors is not None:
             o = self.options
-            training = np.sort(self._norm_descriptors @ described)[::-1][:o.score_norm_neighbors]
+            training = np.sort(index.norm_descriptors @ described)[::-1][:o.score_norm_neighbors]
             scores = scores - o.score_norm_factor * float(training.mean())
         return scores
 
     def predict(self, sample: Sample, method: CopyDescriptor, runtime: Runtime) -> dict[str, Any]:
-        pool = self.data(self._split, runtime.seed).prompts
-        described, prompts = method.describe_queries([sample.inputs["image"]], pool)
-        return {"predictions": top_predictions(self.query_scores(described[0].astype(np.float32)), self._ref_ids, self.listed),
+        index = self.reference_index(method, runtime)
+        described, prompts = method.describe_queries([sample.inputs["image"]], self.data(runtime.split, runtime.seed).prompts)
+        return {"predictions": top_predictions(self.query_scores(index, described[0].astype(np.float32)), index.ids, self.listed),
                 "prompt": prompts[0]}
 
     def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
@@ -243,22 +244,17 @@ class CopyDetection(Task):
         return {"by_pattern": table}
 
     def measure(self, method: CopyDescriptor, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
-        """Descriptor time per image (batch of one): references, and queries with their prompt choice; training time once."""
-        data = self.data(self._split, runtime.seed)
-        references = [[im] for im in list(data.references.values())[:TIMED_IMAGES]]
-        queries = [[s.inputs["image"]] for s in samples[:TIMED_IMAGES]]
+        """Descriptor time per image (batch of one): references, and queries with their prompt choice; references
+        described per second when the index was built."""
+        index = self.reference_index(method, runtime)
+        references = [[im] for im in list(self.data(runtime.split, runtime.seed).references.values())[:self.timed_images]]
+        queries, describe_query = self.timed_call(method, runtime, samples)
         reference_times = meter.time_each(method.describe, references)
-        query_times = meter.time_each(lambda images: method.describe_queries(images, data.prompts), queries)
-        latency = {"describe_reference": meter.latency(reference_times), "describe_query": meter.latency(query_times),
-                   "fit": meter.latency([self._fit_seconds], warmups=0)}
+        query_times = meter.time_each(describe_query, queries[:self.timed_images])
+        latency = {"describe_reference": meter.latency(reference_times), "describe_query": meter.latency(query_times)}
         return Measured(latency=latency,
-                        throughput=Throughput(unit="references_per_s", value=len(self._ref_ids) / self._describe_seconds),
+                        throughput=Throughput(unit="references_per_s", value=len(index.ids) / index.describe_seconds),
                         parameter_bytes=4 * method.parameter_count() or None)
-
-    def dataset_source(self, split: str) -> tuple[str, str | None]:
-        if split == LOCAL.name:
-            return str(self.options.data_dir), manifest_sha256([self.options.data_dir], (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".csv"))
-        return super().dataset_source(split)
 
     def protocol(self) -> dict[str, Any]:
         o = self.options

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from harness.method import Method
+from harness.contracts.method import Method
 from tasks.depth.data import DepthImage
 
 

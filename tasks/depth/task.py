@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.contracts.record import MetricValue
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import MetricSpec, Sample, SplitSpec, TaskSpec, metric_value
 from harness.errors import HarnessError
-from harness.record import MetricValue, Throughput
-from harness.store import manifest_sha256
-from harness.resampling import UnitStatistic, weighted_mean
-from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.statistics.resampling import UnitStatistic, weighted_mean
 from tasks.depth.data import DepthImage, offline_images, stereo_sample
 from tasks.depth.estimator import DepthEstimator
 from tasks.depth.metrics import align, depth_metrics
+from tasks.image_task import ImageTask
 
 if TYPE_CHECKING:
-    from harness.meter import Meter
-    from harness.runtime import Runtime
+    from harness.contracts.runtime import Runtime
 
 METRICS = {"absrel": False, "delta1": True, "delta2": True, "delta3": True, "rmse": False}
 REAL = "real"
-TIMED_IMAGES = 8
 OFFLINE = SplitSpec(name="offline", source="generated: ray-cast rooms and outdoor scenes with exact z-depth, seeded; plus "
                     "scikit-image's Middlebury Motorcycle stereo pair as one real image",
                     description="boxes, spheres, textures, shading, fog; sky and ground beyond 80 m are invalid")
@@ -62,7 +62,7 @@ def _metric_specs() -> tuple[MetricSpec, ...]:
     return tuple(specs)
 
 
-class Depth(Task):
+class Depth(ImageTask):
     """How close is the aligned depth map to the true one (Marigold / PrimeDepth zero-shot protocol)?"""
 
     Options = DepthOptions
@@ -72,10 +72,12 @@ class Depth(Task):
                     "prediction is fitted to the ground truth by least-squares scale and shift, in depth or disparity "
                     "space as the method predicts, clipped, then AbsRel, delta1-3 and RMSE per image.",
         splits=(OFFLINE, *LOCAL.values()), metrics=_metric_specs(), main_metric="absrel", requires="depth_estimator",
-        reference=ReferenceSpec(method="constant_depth", kind="floor", latency="predict_image"),
         equivalent_specs={"6d1d7407d0636cd8e2c804a3b523b96686d42d9c070e1d32d8ae4e9da32920c8":
                           "metrics gained the `binary` flag (false for every depth metric); no sample, metric or score changed"},
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="constant_depth", kind="floor", latency="predict_image"))
+    local_splits = tuple(LOCAL)
+    local_suffixes = IMAGE_SUFFIXES
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
@@ -105,25 +107,27 @@ class Depth(Task):
                  for i, t in enumerate(self.images(split, "test", seed))]
         return found[:limit] if limit else found
 
-    def prepare(self, method: DepthEstimator, runtime: Runtime, split: str, seed: int) -> None:
-        self._split, self._seed = split, seed
-        training = self.images("offline", "train", seed)
-        start = time.perf_counter()
-        method.fit(training, seed, runtime.device)
-        self._fit_seconds = time.perf_counter() - start
+    def training_images(self, runtime: Runtime) -> list[DepthImage]:
+        """The offline training scenes, whatever the split (real datasets train on them too)."""
+        return self.images("offline", "train", runtime.seed)
 
-    def alignment_max_res(self) -> int | None:
+    def timed_call(self, method: DepthEstimator, runtime: Runtime,
+                   samples: list[Sample]) -> tuple[list[DepthImage], Callable[[DepthImage], np.ndarray]]:
+        """The split's first test images, resizing included."""
+        return self.images(runtime.split, "test", runtime.seed), lambda item: self.run_one(method, item, runtime.split)
+
+    def alignment_max_res(self, split: str) -> int | None:
         """Marigold's alignment subsample for the split (ETH3D: 1024), None for a fit over every valid pixel."""
-        if self._split not in LOCAL:
+        if split not in LOCAL:
             return None
         from tasks.depth.local_data import LAYOUTS
 
-        return LAYOUTS[self._split].alignment_max_res
+        return LAYOUTS[split].alignment_max_res
 
-    def run_one(self, method: DepthEstimator, item: DepthImage) -> np.ndarray:
+    def run_one(self, method: DepthEstimator, item: DepthImage, split: str) -> np.ndarray:
         """The method's prediction at the ground truth's resolution (real datasets: run at input_long_side)."""
         height, width = item.depth.shape
-        if self._split not in LOCAL:
+        if split not in LOCAL:
             return np.asarray(method.predict(item.image), dtype=np.float64)
         factor = self.options.input_long_side / max(height, width)
         small = Image.fromarray(item.image).resize((max(1, round(width * factor)), max(1, round(height * factor))), Image.BICUBIC)
@@ -132,12 +136,12 @@ class Depth(Task):
 
     def predict(self, sample: Sample, method: DepthEstimator, runtime: Runtime) -> dict[str, Any]:
         """Scored here (depth maps are not stored): the metrics, the fitted scale and shift, and the time."""
-        item = self.images(self._split, "test", self._seed)[sample.inputs["index"]]
+        item = self.images(runtime.split, "test", runtime.seed)[sample.inputs["index"]]
         start = time.perf_counter()
-        prediction = self.run_one(method, item)
+        prediction = self.run_one(method, item, runtime.split)
         seconds = time.perf_counter() - start
         aligned, scale, shift = align(prediction, item.depth, item.valid, method.space, item.min_depth, item.max_depth,
-                                      self.alignment_max_res())
+                                      self.alignment_max_res(runtime.split))
         return {**depth_metrics(aligned, item.depth, item.valid), "scale": scale, "shift": shift,
                 "space": method.space, "seconds": seconds}
 
@@ -172,19 +176,6 @@ class Depth(Task):
             kinds.setdefault(sample.meta["kind"], []).append(row)
         return {"by_kind": [{"kind": k, "n": len(v), "absrel": float(np.mean([r["absrel"] for r in v])),
                              "delta1": float(np.mean([r["delta1"] for r in v]))} for k, v in sorted(kinds.items())]}
-
-    def measure(self, method: DepthEstimator, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
-        """Time per image (batch of one, resizing included), the training time, and images per second."""
-        items = self.images(self._split, "test", self._seed)[:TIMED_IMAGES]
-        times = meter.time_each(lambda item: self.run_one(method, item), items)
-        return Measured(latency={"predict_image": meter.latency(times), "fit": meter.latency([self._fit_seconds], warmups=0)},
-                        throughput=Throughput(unit="images_per_s", value=float(1 / np.median(times))),
-                        parameter_bytes=4 * method.parameter_count() or None)
-
-    def dataset_source(self, split: str) -> tuple[str, str | None]:
-        if split in LOCAL:
-            return str(self.options.data_dir), manifest_sha256([self.options.data_dir], IMAGE_SUFFIXES)
-        return super().dataset_source(split)
 
     def protocol(self) -> dict[str, Any]:
         return {

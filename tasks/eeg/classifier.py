@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.method import Method
-from harness.presets import PresetParams
+from harness.contracts.method import Method
+from harness.contracts.presets import PresetParams
 from tasks.training import train_steps
 
 PREDICT_BATCH = 256

@@ -5,26 +5,27 @@ from __future__ import annotations
 import copy
 import importlib.util
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
+from harness.contracts.digests import manifest_sha256
+from harness.contracts.record import MetricValue, Throughput
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from harness.errors import HarnessError
-from harness.record import MetricValue, Throughput
-from harness.store import manifest_sha256
-from harness.resampling import UnitStatistic, weighted_mean
-from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.statistics.resampling import UnitStatistic, weighted_mean
 from tasks.eeg.classifier import EEGClassifier, abnormal_probability, predictions_per_window, train
 from tasks.eeg.data import Part, Windows, stratified_subset
 from tasks.eeg.preprocess import Preprocessing
 from tasks.eeg.simulator import SCENARIOS, SimulationConfig, simulate
 
 if TYPE_CHECKING:
-    from harness.meter import Meter
-    from harness.runtime import Runtime
+    from harness.contracts.meter import Meter
+    from harness.contracts.runtime import Runtime
 
 REGIMES = ("source_only", "scratch", "finetuned")
 PERCENTS = (5, 20, 100)
@@ -88,7 +89,7 @@ def _interval(values: list[float], seed: int) -> tuple[float, float]:
 
 
 def _metric_specs() -> tuple[MetricSpec, ...]:
-    specs = [MetricSpec(name="auroc", higher_is_better=True, chance=0.5,
+    specs = [MetricSpec(name="auroc", higher_is_better=True,
                         description="recording-level AUROC on the target's eval set after pretraining + fine-tuning (mean over fractions and seeds)"),
              MetricSpec(name="bacc", higher_is_better=True, description="balanced accuracy, same runs"),
              MetricSpec(name="auroc_source_only", higher_is_better=True, description="the source model applied to the target as is"),
@@ -105,14 +106,13 @@ class EEGTransfer(Task):
     """Does pretraining on a big source hospital help a small target hospital detect abnormal EEG?"""
 
     Options = EEGOptions
-    label_options: ClassVar[tuple[str, ...]] = ("scenario",)  # every board says which site pair it is
     spec = TaskSpec(
         name="eeg_transfer", family="eeg", version="3", paper="https://arxiv.org/abs/2309.10910",
         description="Abnormal-EEG detection at a target site with few labels: source-only, target-from-scratch and "
                     "pretrained-then-fine-tuned at several label fractions; recording-level AUROC and balanced accuracy.",
         splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="auroc", requires="eeg_classifier",
-        reference=ReferenceSpec(method="shallownet", kind="baseline"),
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="shallownet", kind="baseline"), chance={"auroc": 0.5}, label_options=("scenario",))
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
@@ -151,12 +151,11 @@ class EEGTransfer(Task):
                 found.append(Sample(id=f"{name}-seed{train_seed}", inputs=dict(meta), target=None, meta=meta))
         return found[:limit] if limit else found
 
-    def prepare(self, method: EEGClassifier, runtime: Runtime, split: str, seed: int) -> None:
+    def prepare(self, method: EEGClassifier, runtime: Runtime) -> None:
         """Build (simulate or read) and preprocess the recordings; refuse sets that cannot be trained or scored."""
         if importlib.util.find_spec("braindecode") is None:
             raise HarnessError("the EEG family needs braindecode 0.8.1: pip install -e '.[eeg]' (scripts/setup.sh does)")
-        self._split = split
-        parts = self.parts(split, seed)
+        parts = self.parts(runtime.split, runtime.seed)
         for name, part in parts.items():
             if len(set(part.labels.tolist())) < 2:
                 raise HarnessError(f"the {name} recordings carry one label only: both normal and abnormal are needed")
@@ -179,7 +178,7 @@ class EEGTransfer(Task):
 
     def predict(self, sample: Sample, method: EEGClassifier, runtime: Runtime) -> dict[str, Any]:
         regime, fraction, train_seed = sample.inputs["regime"], sample.inputs["fraction"], sample.inputs["train_seed"]
-        ids = self.parts(self._split, runtime.seed)["target_train"].ids
+        ids = self.parts(runtime.split, runtime.seed)["target_train"].ids
         target, evaluation = self._windows["target_train"], self._windows["target_eval"]
         start = time.perf_counter()
         used: list[str] = []

@@ -8,8 +8,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from harness.method import Method
-from harness.models import LoadedModel
+from harness.contracts.causal_lm import LoadedModel
+from harness.contracts.method import Method
 from tasks.hallucination.internals import late_layer_indices, token_signals
 from tasks.hallucination.traces import EncodedTrace, LabelledTrace, Trace, encode, produced_at
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from harness.contracts.real_data import read_table
 from harness.errors import HarnessError
-from harness.tables import read_table
 from tasks.hallucination.traces import LabelledTrace, Trace
 
 
@@ -44,7 +44,7 @@ def read_traces(path: str | None, columns: dict[str, str] | None = None,
                 data_split: str | None = None) -> tuple[list[tuple[LabelledTrace, str | None]], str]:
     """Each labelled trace with the split its record names (None when it names none), and the pin of what was read.
 
-    The records come through `datasets` (harness.tables): a JSONL / CSV / parquet file, a `save_to_disk` folder or a
+    The records come through `datasets` (harness.contracts.real_data): a JSONL / CSV / parquet file, a `save_to_disk` folder or a
     Hub dataset in the local cache; `columns` maps record fields to other column names."""
     if not path:
         raise HarnessError("the local split needs a file: add --task-arg data_path=/path/to/traces.jsonl")

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from harness.record import MetricValue
-from harness.resampling import UnitStatistic
-from harness.stats import BOOTSTRAP_RESAMPLES
+from harness.contracts.record import MetricValue
+from harness.statistics.intervals import BOOTSTRAP_RESAMPLES
+from harness.statistics.resampling import UnitStatistic
 
 
 def rank_auroc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.contracts.causal_lm import LoadedModel
 from harness.errors import HarnessError
-from harness.models import LoadedModel
 from tasks.hallucination.self_problems import SelfProblem, build_self_problems
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "self_traces.jsonl"
@@ -168,7 +168,7 @@ def extend_trace_file(path: Path, lm: LoadedModel, fingerprint: str, settings: G
 
 
 def main(argv: list[str] | None = None) -> int:
-    from harness.models import load_causal_lm
+    from harness.contracts.causal_lm import load_causal_lm
 
     parser = argparse.ArgumentParser(prog="python -m tasks.hallucination.self_generate", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=SHIPPED, help="trace file to write or resume (default: the shipped one)")

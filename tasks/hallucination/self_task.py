@@ -12,11 +12,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import tasks
+from harness.contracts.causal_lm import LoadedModel, cache_root
+from harness.contracts.record import MetricValue, Throughput
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from harness.errors import HarnessError
-from harness.models import LoadedModel, cache_root
-from harness.record import MetricValue, Throughput
-from harness.resampling import UnitStatistic
-from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.statistics.resampling import UnitStatistic
 from tasks.hallucination.detector import TraceDetector, TraceScore
 from tasks.hallucination.metrics import auroc, auroc_unit_statistic
 from tasks.hallucination.problems import split_of
@@ -28,8 +29,8 @@ from tasks.hallucination.surface import CUES, cue_scores, floor_metrics
 from tasks.hallucination.traces import LabelledTrace, Trace, encode
 
 if TYPE_CHECKING:
-    from harness.meter import Meter
-    from harness.runtime import Runtime
+    from harness.contracts.meter import Meter
+    from harness.contracts.runtime import Runtime
 
 TIMED_TRACES = 4
 OFFLINE = SplitSpec(name="offline", source="generated problems (seeded); traces written by the run's own model, greedy "
@@ -90,9 +91,8 @@ class SelfReasoningHallucination(Task):
                     "problems, a trace is hallucinated when its final answer is wrong; AUROC overall and per domain, "
                     "beside the AUROC of surface cues (length, steps, truncation, unparsable) as the floor.",
         splits=(OFFLINE,),
-        reference=ReferenceSpec(method="perplexity", kind="floor"),
         metrics=(
-            MetricSpec(name="auroc", higher_is_better=True, chance=0.5,
+            MetricSpec(name="auroc", higher_is_better=True,
                        description="AUROC of trace scores, hallucinated (wrong answer) = positive; interval: traces "
                                    "(= problems) resampled"),
             *(MetricSpec(name=f"auroc_{d}", higher_is_better=True, description=f"AUROC on the {d} domain")
@@ -111,6 +111,7 @@ class SelfReasoningHallucination(Task):
         ),
         main_metric="auroc", requires="trace_detector", uses_model=True,
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="perplexity", kind="floor"), chance={"auroc": 0.5})
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
@@ -150,12 +151,12 @@ class SelfReasoningHallucination(Task):
             raise HarnessError(f"the model's answers to these {len(samples)} test problems are all {state}: AUROC needs "
                                "both; raise --limit or --task-arg per_domain, or use another model")
 
-    def prepare(self, method: TraceDetector, runtime: Runtime, split: str, seed: int) -> None:
+    def prepare(self, method: TraceDetector, runtime: Runtime) -> None:
         """Fit a learning detector on the fit problems' traces (never a test problem's)."""
         if type(method).fit is TraceDetector.fit:
             return
         lm = runtime.llm
-        problems = [p for p, part in self._problems(seed) if part == "fit"]
+        problems = [p for p, part in self._problems(runtime.seed) if part == "fit"]
         rows = self._traces_of(lm, problems)
         fit = [LabelledTrace(self_trace(rows[p.id], lm.tokenizer, self.settings),
                              trace_label(rows[p.id]["completion"], p.answer, list(p.candidates))[0], None, p.id)

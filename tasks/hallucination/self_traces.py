@@ -11,10 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.models import LoadedModel, cache_root
+from harness.contracts.causal_lm import LoadedModel, cache_root
 from tasks.hallucination import self_generate
-from tasks.hallucination.self_generate import (GenerationSettings, extend_trace_file, matches, model_fingerprint,
-                                               read_trace_file, row_fits)
+from tasks.hallucination.self_generate import (
+    GenerationSettings,
+    extend_trace_file,
+    matches,
+    model_fingerprint,
+    read_trace_file,
+    row_fits,
+)
 from tasks.hallucination.self_problems import SelfProblem
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.record import MetricValue
+from harness.contracts.record import MetricValue
 from tasks.hallucination.metrics import auroc, bootstrap_weights, rank_auroc
 
 CUES = ("tokens", "steps", "truncated", "unparsable")

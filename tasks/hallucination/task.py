@@ -10,10 +10,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sklearn.metrics import roc_auc_score
 
+from harness.contracts.record import MetricValue, Throughput
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
 from harness.errors import HarnessError
-from harness.record import MetricValue, Throughput
-from harness.resampling import UnitStatistic
-from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
+from harness.statistics.resampling import UnitStatistic
 from tasks.hallucination.detector import TraceDetector, TraceScore
 from tasks.hallucination.local_data import read_traces
 from tasks.hallucination.metrics import auroc, auroc_unit_statistic, pair_win_rate
@@ -21,8 +22,8 @@ from tasks.hallucination.problems import DOMAINS, Problem, build_problems, split
 from tasks.hallucination.traces import LabelledTrace, Trace, encode
 
 if TYPE_CHECKING:
-    from harness.meter import Meter
-    from harness.runtime import Runtime
+    from harness.contracts.meter import Meter
+    from harness.contracts.runtime import Runtime
 
 TIMED_TRACES = 4
 OFFLINE = SplitSpec(name="offline", source="generated: arithmetic, ordering and two-hop problems with corrupted twins, seeded",
@@ -86,7 +87,7 @@ class ReasoningHallucination(Task):
                     "internals; AUROC overall and per domain, and how well step scores locate the wrong step.",
         splits=(OFFLINE, LOCAL),
         metrics=(
-            MetricSpec(name="auroc", higher_is_better=True, chance=0.5,
+            MetricSpec(name="auroc", higher_is_better=True,
                        description="AUROC of trace scores, hallucinated = positive (interval: problems resampled)"),
             *(MetricSpec(name=f"auroc_{d}", higher_is_better=True, description=f"AUROC on the {d} domain") for d in DOMAINS),
             MetricSpec(name="pair_win", higher_is_better=True,
@@ -100,8 +101,8 @@ class ReasoningHallucination(Task):
                        description="share of hallucinated traces whose highest-scored step is the wrong one"),
         ),
         main_metric="auroc", requires="trace_detector", uses_model=True,
-        reference=ReferenceSpec(method="perplexity", kind="floor"),
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="perplexity", kind="floor"), chance={"auroc": 0.5})
 
     def _labelled(self, split: str, seed: int) -> list[tuple[LabelledTrace, str]]:
         """Every labelled trace of the split with its part, 'fit' or 'test'."""
@@ -138,9 +139,9 @@ class ReasoningHallucination(Task):
             raise HarnessError(f"the test traces carry only label {sorted(labels)}: AUROC needs both; raise --limit or fix the data")
         method.check(runtime.llm)
 
-    def prepare(self, method: TraceDetector, runtime: Runtime, split: str, seed: int) -> None:
+    def prepare(self, method: TraceDetector, runtime: Runtime) -> None:
         """Fit the detector on the fit split only; a group never has traces on both sides."""
-        labelled = self._labelled(split, seed)
+        labelled = self._labelled(runtime.split, runtime.seed)
         fit = [t for t, part in labelled if part == "fit"]
         tested = {t.group for t, part in labelled if part == "test"}
         leaked = sorted({t.group for t in fit} & tested)

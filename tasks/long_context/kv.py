@@ -9,9 +9,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from transformers import DynamicCache
 
+from harness.contracts.method import Method
 from harness.errors import HarnessError
-from harness.method import Method
-
 
 # Leading tokens every bounded policy keeps by default (StreamingLLM's attention sinks, LaCache's start_size):
 # 4, the StreamingLLM paper's sink count and LaCache's own streaming setting (ppl/lacache/kv_cache.py). Each policy

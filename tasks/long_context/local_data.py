@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from harness.contracts.real_data import read_table
 from harness.errors import HarnessError
-from harness.tables import read_table
 
 
 class LocalItem(BaseModel):

@@ -21,13 +21,14 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.contracts.meter import Meter
+from harness.contracts.method import Method
+from harness.contracts.real_data import BUILDERS, read_table
+from harness.contracts.record import KVCacheMemory, MetricValue, Throughput
+from harness.contracts.runtime import Runtime
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from harness.errors import HarnessError
-from harness.tables import BUILDERS, read_table
-from harness.meter import Meter
-from harness.method import Method
-from harness.record import KVCacheMemory, MetricValue, Throughput
-from harness.runtime import Runtime
-from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, bytes_per_token
 from tasks.long_context.passkey import offline_split
@@ -72,10 +73,10 @@ class LongPerplexity(Task):
             MetricSpec(name="nll", higher_is_better=False, description="mean next-token negative log-likelihood (nats)"),
         ),
         main_metric="perplexity", requires="kv_cache", uses_model=True,
-        reference=ReferenceSpec(method="full", kind="full"),
         equivalent_specs={"e09f6bbcf9a07fbd2acb82cf5d238e4cca23232e8130caf8860c9300e58dc87f":
                           "the local split's source text (now naming the datasets forms it reads); no sample, metric or score changed"},
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="full", kind="full"))
 
     _local_ids: list[int] | None = None  # the local text file, tokenised once
     _text: str | None = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from harness.task import ReferenceSpec, TaskSpec
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import TaskSpec
 from tasks.long_context.passkey import RETRIEVAL_METRICS, offline_split
 from tasks.long_context.retrieval import LOCAL_SPLIT, NeedleTask, RetrievalOptions
 
@@ -28,10 +29,10 @@ class NiahMultikey(NeedleTask):
         description="Four 'special magic number' needles for different keys in real text, 1k-2k tokens; the question asks for one.",
         splits=(LOCAL_SPLIT, offline_split("generated from the seed: keys, 7-digit values, distractor depths, text offset"),),
         metrics=RETRIEVAL_METRICS, main_metric="exact_match", requires="kv_cache", uses_model=True,
-        reference=ReferenceSpec(method="full", kind="full", latency="time_per_output_token"),
         equivalent_specs={"a0b07a22110e24fffdaae2106c1db89204a523042d154ba75cd86266b6243369":
                           "the local split's source text (now naming the datasets forms it reads); no sample, metric or score changed"},
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="full", kind="full", latency="time_per_output_token"), gold=True)
 
     def make_sample(self, rng: random.Random, length: int, depth: float) -> dict[str, Any]:
         keys = rng.sample(KEYS, NEEDLES)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from harness.task import MetricSpec, ReferenceSpec, SplitSpec, TaskSpec
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import MetricSpec, SplitSpec, TaskSpec
 from tasks.long_context.corpus import SOURCE, haystack_sha256
 from tasks.long_context.retrieval import LOCAL_SPLIT, NeedleTask
 
@@ -29,10 +30,10 @@ class Passkey(NeedleTask):
         description="A 5-digit pass key hidden at depths 0..1 of real English text (pydoc topics), lengths 1k-4k tokens.",
         splits=(LOCAL_SPLIT, offline_split("generated from the seed: key, text offset; lengths x depths"),),
         metrics=RETRIEVAL_METRICS, main_metric="exact_match", requires="kv_cache", uses_model=True,
-        reference=ReferenceSpec(method="full", kind="full", latency="time_per_output_token"),
         equivalent_specs={"be916418785898eef7c511f19a6a70d01d9ff3f7d872ec8f6a1ce40f9f9c7d77":
                           "the local split's source text (now naming the datasets forms it reads); no sample, metric or score changed"},
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="full", kind="full", latency="time_per_output_token"), gold=True)
 
     def make_sample(self, rng: random.Random, length: int, depth: float) -> dict[str, Any]:
         key = str(rng.randint(10000, 99999))

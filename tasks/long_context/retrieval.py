@@ -16,19 +16,19 @@ from __future__ import annotations
 import math
 import random
 from abc import abstractmethod
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.contracts.causal_lm import LoadedModel
+from harness.contracts.meter import Clock, Meter
+from harness.contracts.record import KVCacheMemory, Throughput
+from harness.contracts.runtime import Runtime
+from harness.contracts.task import Measured, Sample, SplitSpec, Task
 from harness.errors import HarnessError
-from harness.meter import Clock, Meter
-from harness.models import LoadedModel
-from harness.record import KVCacheMemory, Throughput
-from harness.runtime import Runtime
-from harness.task import Measured, Sample, SplitSpec, Task
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, bytes_per_token
 from tasks.long_context.local_data import read_items
@@ -238,7 +238,6 @@ class NeedleTask(Task):
     """Base of needle tasks: subclasses describe the prefix, the needles and the question."""
 
     Options: ClassVar[type[BaseModel]] = RetrievalOptions
-    site_gold: ClassVar[bool] = True
     _pinned: str | None = None  # what the local split read (file sha256 or dataset fingerprint)
 
     def applied(self, log_rows: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from harness.contracts.record import MetricValue
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import MetricSpec, Sample, SplitSpec, TaskSpec, metric_value
 from harness.errors import HarnessError
-from harness.record import MetricValue, Throughput
-from harness.store import manifest_sha256
-from harness.resampling import UnitStatistic, weighted_mean
-from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec, metric_value
+from harness.statistics.resampling import UnitStatistic, weighted_mean
+from tasks.image_task import ImageTask
 from tasks.text_removal.data import offline_images
 from tasks.text_removal.eraser import TextEraser, composite
 from tasks.text_removal.metrics import script_metrics, standard_metrics
 from tasks.text_removal.render import TextImage
 
 if TYPE_CHECKING:
-    from harness.meter import Meter
-    from harness.runtime import Runtime
+    from harness.contracts.runtime import Runtime
 
 SETTINGS = {"box_mask": "box", "no_mask": "nomask"}
 SCRIPT = ("psnr", "mssim", "mse", "age", "peps", "pceps")
 STANDARD = ("psnr_skimage", "ssim_skimage")
 HIGHER = {"psnr": True, "mssim": True, "mse": False, "age": False, "peps": False, "pceps": False, "psnr_skimage": True,
           "ssim_skimage": True}
-TIMED_IMAGES = 8
 OFFLINE = SplitSpec(name="offline", source="generated: 1-3 words in DejaVu / Pillow fonts on packaged photos and procedural scenes, seeded",
                     description="ground truth: the clean image, the stroke mask and the word-box mask")
 LOCAL = SplitSpec(name="scut", source="SCUT-EnsText / SCUT-Syn folders (--task-arg data_dir=...): all_images, all_labels, all_gts or mask",
@@ -67,7 +67,7 @@ def _metric_specs() -> tuple[MetricSpec, ...]:
     return tuple(specs)
 
 
-class TextRemoval(Task):
+class TextRemoval(ImageTask):
     """How close to the clean image does a method get once the words are erased?"""
 
     Options = TextRemovalOptions
@@ -77,8 +77,11 @@ class TextRemoval(Task):
                     "them) or with no mask; PSNR, MSSIM, MSE, AGE, pEPs, pCEPs as the community script computes them, "
                     "and scikit-image PSNR / SSIM.",
         splits=(OFFLINE, LOCAL), metrics=_metric_specs(), main_metric="psnr_box", requires="text_eraser",
-        reference=ReferenceSpec(method="identity", kind="floor", latency="erase_image"),
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="identity", kind="floor", latency="erase_image"))
+    image_latency = "erase_image"
+    local_splits = (LOCAL.name,)
+    local_suffixes = IMAGE_SUFFIXES
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
@@ -110,12 +113,14 @@ class TextRemoval(Task):
                  for i, t in enumerate(self.images(split, "test", seed)) for setting in self.options.settings]
         return found[:limit] if limit else found
 
-    def prepare(self, method: TextEraser, runtime: Runtime, split: str, seed: int) -> None:
-        self._split, self._seed = split, seed
-        training = self.images(split, "train", seed)
-        start = time.perf_counter()
-        method.fit(training, seed, runtime.device)
-        self._fit_seconds = time.perf_counter() - start
+    def training_images(self, runtime: Runtime) -> list[TextImage]:
+        return self.images(runtime.split, "train", runtime.seed)
+
+    def timed_call(self, method: TextEraser, runtime: Runtime,
+                   samples: list[Sample]) -> tuple[list[TextImage], Callable[[TextImage], np.ndarray | None]]:
+        """The split's first test images with the box mask, or without one where the method runs unmasked only."""
+        setting = "box_mask" if method.needs_mask or "box_mask" in self.options.settings else "no_mask"
+        return self.images(runtime.split, "test", runtime.seed), lambda text: self.run_one(method, text, setting)
 
     def run_one(self, method: TextEraser, text: TextImage, setting: str) -> np.ndarray | None:
         mask = text.box_mask if setting == "box_mask" else None
@@ -126,7 +131,7 @@ class TextRemoval(Task):
 
     def predict(self, sample: Sample, method: TextEraser, runtime: Runtime) -> dict[str, Any]:
         """The output image is scored here (images are not stored); the values are the saved output."""
-        text = self.images(self._split, "test", self._seed)[sample.inputs["index"]]
+        text = self.images(runtime.split, "test", runtime.seed)[sample.inputs["index"]]
         start = time.perf_counter()
         out = self.run_one(method, text, sample.inputs["setting"])
         seconds = time.perf_counter() - start
@@ -173,20 +178,6 @@ class TextRemoval(Task):
             if row.get("mse", 0) > 0:
                 cells.setdefault((sample.meta["setting"], sample.meta["words"]), []).append(row["psnr"])
         return {"by_setting_words": [{"setting": s, "words": w, "n": len(v), "psnr": float(np.mean(v))} for (s, w), v in sorted(cells.items())]}
-
-    def measure(self, method: TextEraser, runtime: Runtime, samples: list[Sample], meter: Meter) -> Measured:
-        """Time per image (batch of one) with the box mask, or without one where the method runs unmasked only."""
-        texts = self.images(self._split, "test", self._seed)[:TIMED_IMAGES]
-        setting = "box_mask" if method.needs_mask or "box_mask" in self.options.settings else "no_mask"
-        times = meter.time_each(lambda t: self.run_one(method, t, setting), texts)
-        return Measured(latency={"erase_image": meter.latency(times), "fit": meter.latency([self._fit_seconds], warmups=0)},
-                        throughput=Throughput(unit="images_per_s", value=float(1 / np.median(times))),
-                        parameter_bytes=4 * method.parameter_count() or None)
-
-    def dataset_source(self, split: str) -> tuple[str, str | None]:
-        if split == LOCAL.name:
-            return str(self.options.data_dir), manifest_sha256([self.options.data_dir], IMAGE_SUFFIXES)
-        return super().dataset_source(split)
 
     def protocol(self) -> dict[str, Any]:
         return {

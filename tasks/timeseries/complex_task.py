@@ -8,11 +8,12 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
-from harness.task import ReferenceSpec, SplitSpec, TaskSpec
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import SplitSpec, TaskSpec
 from tasks.timeseries.complex_generators import COMPLEX
 from tasks.timeseries.optimum import Process
 from tasks.timeseries.suite import Series
-from tasks.timeseries.task import Horizons, SeriesOptions, NEAR_OPTIMAL_TEXT, SynTSBench, shared_protocol
+from tasks.timeseries.task import NEAR_OPTIMAL_TEXT, Horizons, SeriesOptions, SynTSBench, shared_protocol
 from tasks.timeseries.windows import borders
 
 REFERENCE_HORIZONS = [24, 48, 96, 192]
@@ -67,9 +68,10 @@ class SynTSBenchComplex(SynTSBench):
         description="Forecast SynTSBench's ten complex univariate series (stock price, electricity, industrial sensor "
                     "and its normal variant, network traffic, retail sales, economic indicator, IoT battery, website "
                     "traffic, temperature sensor) after training per series; near_optimal on the six with an optimum.",
-        splits=(OFFLINE,), reference=ReferenceSpec(method="naive", kind="floor"),
+        splits=(OFFLINE,),
         metrics=SynTSBench.spec.metrics, main_metric="near_optimal", requires="forecaster",
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="naive", kind="floor"))
 
     def series(self, split: str, seed: int) -> list[Series]:
         self.spec.split(split)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.contracts.real_data import read_table
 from harness.errors import HarnessError
-from harness.tables import read_table
 from tasks.timeseries.suite import Series
 
 SNR = re.compile(r"_SNR(-?\d+(?:\.\d+)?)dB")
@@ -33,7 +33,7 @@ def csv_files(folder: str | None) -> list[Path]:
 
 
 def read_series(path: Path, category: str) -> Series:
-    """One SynTSBench CSV through `datasets` (harness.tables): its last column is the series."""
+    """One SynTSBench CSV through `datasets` (harness.contracts.real_data): its last column is the series."""
     table = read_table(str(path))
     try:
         column = list(table.rows[0])[-1]

@@ -9,12 +9,21 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
+from harness.contracts.runtime import Runtime
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import MetricSpec, Sample, SplitSpec, TaskSpec
 from harness.errors import HarnessError
-from harness.runtime import Runtime
-from harness.task import ReferenceSpec, MetricSpec, Sample, SplitSpec, TaskSpec
 from tasks.timeseries.forecaster import Forecaster
 from tasks.timeseries.multivariate_generators import MULTIVARIATE, SIR_DRAWS, MultiGenerated
-from tasks.timeseries.task import Horizons, SeriesOptions, NEAR_OPTIMAL_TEXT, SynTSBench, metric_table, near_optimal, shared_protocol
+from tasks.timeseries.task import (
+    NEAR_OPTIMAL_TEXT,
+    Horizons,
+    SeriesOptions,
+    SynTSBench,
+    metric_table,
+    near_optimal,
+    shared_protocol,
+)
 from tasks.timeseries.windows import PreparedChannels, prepare_channels
 
 REFERENCE_HORIZONS = [24, 48, 96, 192]
@@ -63,7 +72,7 @@ class SynTSBenchMultivariate(SynTSBench):
         description="Forecast SynTSBench's multivariate sets (lagged relations, sine-noise composite, Lotka-Volterra, "
                     "SIR, causal sets) with all channels in and out; MSE over channels in scaled units against the "
                     "optimal forecaster where one can be derived.",
-        splits=(OFFLINE,), reference=ReferenceSpec(method="naive", kind="floor"),
+        splits=(OFFLINE,),
         metrics=(
             MetricSpec(name="near_optimal", higher_is_better=True,
                        description="share of (set, horizon) cells whose MSE over all channels is near the optimal "
@@ -80,6 +89,7 @@ class SynTSBenchMultivariate(SynTSBench):
         ),
         main_metric="near_optimal", requires="forecaster",
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="naive", kind="floor"))
 
     def series(self, split: str, seed: int) -> list[MultiSeries]:
         self.spec.split(split)

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from harness.contracts.record import Throughput
+from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.task import Measured, MetricSpec, Sample, SplitSpec, Task, TaskSpec
 from harness.errors import HarnessError
-from harness.record import Throughput
-from harness.resampling import UnitStatistic, weighted_mean
-from harness.task import Measured, MetricSpec, ReferenceSpec, Sample, SplitSpec, Task, TaskSpec
+from harness.statistics.resampling import UnitStatistic, weighted_mean
 from tasks.timeseries.forecaster import Forecaster
 from tasks.timeseries.local_data import csv_files, folder_sha256, read_series
 from tasks.timeseries.optimum import optimal_mse, oracle_forecasts
@@ -20,8 +21,8 @@ from tasks.timeseries.suite import CATEGORIES, Series, build_suite
 from tasks.timeseries.windows import prepare
 
 if TYPE_CHECKING:
-    from harness.meter import Meter
-    from harness.runtime import Runtime
+    from harness.contracts.meter import Meter
+    from harness.contracts.runtime import Runtime
 
 # Near-optimal: MSE within 10% of the optimum, plus 5% of what the last-value forecast leaves above it. The slack
 # scales with what the series asks of a forecaster, so the naive floor fails wherever it cannot forecast (the
@@ -95,8 +96,8 @@ class SynTSBench(Task):
             MetricSpec(name="naive_mse", higher_is_better=False, description="MSE of the last-value forecast (reference)"),
         ),
         main_metric="near_optimal", requires="forecaster",
-        reference=ReferenceSpec(method="naive", kind="floor"),
     )
+    display = DisplaySpec(reference=ReferenceSpec(method="naive", kind="floor"))
 
     def series(self, split: str, seed: int) -> list[Series]:
         self.spec.split(split)
