@@ -173,6 +173,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from harness.checks.git_changes import changed_files, touched
     from harness.checks.integrity import check_paths
     from harness.checks.validation_receipt import write_receipt
+    from harness.contracts.claims import claim_problems
     from harness.records.store import record_paths
 
     if args.jobs is not None and args.jobs < 1:
@@ -197,6 +198,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for line in report.problems:
             print(f"error: {literal(line)}", file=sys.stderr)
         problems += len(report.problems)
+    for line in claim_problems():  # the papers' claims name boards, metrics and methods that must exist
+        print(f"error: {literal(line)}", file=sys.stderr)
+        problems += 1
     scope = "" if changed is None else f" ({sum(map(deep, paths))} changed since {args.changed_since} re-scored against their split)"
     if args.receipt is not None:
         write_receipt(args.receipt, [path for path, report in zip(paths, reports) if report.ok])

@@ -1,7 +1,8 @@
 """The parts of the docs that are generated, so that they cannot drift from the code: the CLI reference (from the
 parser), the catalogue of tasks and methods (from the registry and the specs) and each task's results tables (from
 the records that pass `harness validate`). A docs page asks for one with a marker line, `<!-- harness:cli -->`,
-`<!-- harness:catalogue -->` or `<!-- harness:results TASK -->`; `docs/hooks.py` (mkdocs) replaces it."""
+`<!-- harness:catalogue -->`, `<!-- harness:results TASK -->` or `<!-- harness:claims FAMILY -->`;
+`site/docs_hooks.py` (mkdocs) replaces it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from harness.contracts.registry import METHODS, TASKS
 from harness.errors import HarnessError
 from harness.records.terminal import human_bytes, human_seconds
 
-MARKER = re.compile(r"^<!-- harness:(cli|catalogue|results) ?([A-Za-z0-9_]*) -->$", re.MULTILINE)
+MARKER = re.compile(r"^<!-- harness:(cli|catalogue|results|claims) ?([A-Za-z0-9_]*) -->$", re.MULTILINE)
 OTHER_METRICS = 3  # besides the main metric, the first metrics of the spec a results table shows
 
 
@@ -68,12 +69,35 @@ def catalogue() -> str:
 
 
 @lru_cache(maxsize=4)
-def current_records(results: str, receipt: str | None) -> pd.DataFrame:
-    """Every record under `results` that passes validation, one row each, with its board and rank."""
+def current_records(results: str, receipt: str | None) -> tuple[pd.DataFrame, dict]:
+    """Every record under `results` that passes validation, one row each with its board and rank, and the records
+    by run id."""
     from harness.site.board_table import records_frame, vetted
 
     found = vetted(Path(results), Path(receipt) if receipt else None)
-    return records_frame(found.items) if found.items else pd.DataFrame()
+    frame = records_frame(found.items) if found.items else pd.DataFrame()
+    return frame, {item.record.run_id: item for item in found.items}
+
+
+def claims_table(family: str, frame: pd.DataFrame, by_run: dict) -> str:
+    """The family's paper claims with their verdicts on the records (as the site's claims page shows them)."""
+    from harness.contracts.claims import claim_files, read_claims
+    from harness.site.claims import claim_verdicts
+
+    papers = [paper for paper in map(read_claims, claim_files()) if paper.family == family]
+    if not papers:
+        raise HarnessError(f"the docs ask for the claims of family {family!r}, which has no claims.json: fix the marker")
+    rows = []
+    for v in claim_verdicts(papers, frame, by_run):
+        if v.estimate is None:
+            interval = "-"
+        else:
+            low_high = f" [{v.low:.3g}, {v.high:.3g}]" if v.low is not None else ""
+            interval = f"{v.estimate:.3g}{low_high}" + (f" against {v.threshold:g}" if v.threshold is not None else "")
+        rows.append([v.claim.claim, v.claim.where, v.comparison or "-", f"**{v.verdict}**" + (f": {v.note}" if v.note else ""),
+                     interval, v.scale or "-"])
+    return (f"[{papers[0].paper}]({papers[0].url}); verdicts computed from the committed records when the docs are built.\n\n"
+            + table(["claim", "where", "test here", "verdict", "interval", "scale here"], rows))
 
 
 def results_tables(task: str, frame: pd.DataFrame) -> str:
@@ -115,5 +139,6 @@ def render(markdown: str, results: Path, receipt: Path | None = None) -> str:
             return cli_reference()
         if kind == "catalogue":
             return catalogue()
-        return results_tables(argument, current_records(str(results), str(receipt) if receipt else None))
+        frame, by_run = current_records(str(results), str(receipt) if receipt else None)
+        return claims_table(argument, frame, by_run) if kind == "claims" else results_tables(argument, frame)
     return MARKER.sub(replace, markdown)

@@ -75,6 +75,10 @@ def test_markers_are_filled_or_refused_in_one_line(tmp_path):
     assert all(f"## harness {command}" in filled for command in ("run", "validate", "verify", "site", "merge"))
     with pytest.raises(HarnessError, match="not a registered task"):
         render("<!-- harness:results no_such_task -->", empty)
+    claims = render("<!-- harness:claims long_context -->", empty)
+    assert "LaCache" in claims and claims.count("**untested**: no board holds these runs yet") == 3
+    with pytest.raises(HarnessError, match="has no claims.json"):
+        render("<!-- harness:claims no_such_family -->", empty)
 
 
 def test_the_docs_build_strict_with_tables_from_the_records(tmp_path):
