@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.contracts.claims import Claim, ClaimTest, PaperClaims
+from harness.contracts.claims import Claim, PaperClaims
 from harness.site.board_table import LoadedRecord, board_label
 from harness.site.versus_reference import Pair, pair_versus
 
