@@ -1,5 +1,5 @@
 """The browser check on a sample of a built leaderboard's pages (CI runs it on the site built from results/): the
-home page, every task page, and a seeded sample of method, run and samples pages, at 1400 and 390 px. A page that
+home page, the claims page, every task page, and a seeded sample of method, run and samples pages, at 1400 and 390 px. A page that
 scrolls sideways, a plot label that overlaps or is clipped, a samples page that does not render, or any console
 error is one line; exit 1 when there is any.
 
@@ -20,14 +20,14 @@ from tests.test_site_browser import CHROMIUM, CHROMIUM_ARGS, WIDTHS, page_proble
 
 
 def sample_pages(site: Path, runs: int, seed: int = 0) -> list[str]:
-    """The home page, every task page, and a seeded sample of the method, run and samples pages."""
+    """The home page, the claims page, every task page, and a seeded sample of the method, run and samples pages."""
     rng = random.Random(seed)
 
     def pick(pattern: str, count: int) -> list[str]:
         found = sorted(p.relative_to(site).as_posix() for p in site.glob(pattern))
         return sorted(rng.sample(found, min(count, len(found))))
 
-    return ["index.html", *pick("tasks/*.html", 1_000), *pick("methods/*.html", runs // 2), *pick("runs/*.html", runs),
+    return ["index.html", "claims.html", *pick("tasks/*.html", 1_000), *pick("methods/*.html", runs // 2), *pick("runs/*.html", runs),
             *pick("runs/*/samples.html", runs)]
 
 
