@@ -7,11 +7,13 @@ the records that pass `harness validate`). A docs page asks for one with a marke
 from __future__ import annotations
 
 import argparse
+import html
 import re
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+from markupsafe import Markup
 
 from harness.cli import build_parser
 from harness.contracts.registry import METHODS, TASKS
@@ -22,9 +24,16 @@ MARKER = re.compile(r"^<!-- harness:(cli|catalogue|results|claims) ?([A-Za-z0-9_
 OTHER_METRICS = 3  # besides the main metric, the first metrics of the spec a results table shows
 
 
+def code(text: object) -> Markup:
+    """Text as a Markdown code span (one the table keeps as it is)."""
+    return Markup("`" + html.escape(str(text), quote=False).replace("`", "'") + "`")
+
+
 def cell(text: object) -> str:
-    """Text as one Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text as one Markdown table cell, on one line with its pipes escaped: HTML-escaped unless it is markup made
+    here (a record's fields are a contributor's text, and Markdown passes HTML through)."""
+    shown = str(text) if isinstance(text, Markup) else html.escape(str(text), quote=False).replace("`", "&#96;")
+    return shown.replace("|", "\\|").replace("\n", " ")
 
 
 def table(header: list[str], rows: list[list[object]]) -> str:
@@ -57,12 +66,12 @@ def catalogue() -> str:
     for name in TASKS.names():
         entry, spec, display = TASKS.entry(name), TASKS.get(name).spec, TASKS.get(name).display
         reference = f"{display.reference.method} ({display.reference.kind})" if display.reference else "-"
-        task_rows.append([f"`{name}`", spec.family, spec.version, entry.summary, f"`{spec.main_metric}`",
-                          ", ".join(s.name for s in spec.splits), f"`{spec.requires}`", reference])
+        task_rows.append([code(name), spec.family, spec.version, entry.summary, code(spec.main_metric),
+                          ", ".join(s.name for s in spec.splits), code(spec.requires), reference])
     method_rows = []
     for name in METHODS.names():
         entry, method = METHODS.entry(name), METHODS.get(name)
-        method_rows.append([f"`{name}`", entry.family or method.family, entry.summary or method.description, entry.origin])
+        method_rows.append([code(name), entry.family or method.family, entry.summary or method.description, entry.origin])
     return ("## Tasks\n\n" + table(["task", "family", "version", "what it measures", "main metric", "splits",
                                     "methods it runs", "reference"], task_rows)
             + "\n\n## Methods\n\n" + table(["method", "family", "what it is", "from"], method_rows))
@@ -94,9 +103,9 @@ def claims_table(family: str, frame: pd.DataFrame, by_run: dict) -> str:
         else:
             low_high = f" [{v.low:.3g}, {v.high:.3g}]" if v.low is not None else ""
             interval = f"{v.estimate:.3g}{low_high}" + (f" against {v.threshold:g}" if v.threshold is not None else "")
-        rows.append([v.claim.claim, v.claim.where, v.comparison or "-", f"**{v.verdict}**" + (f": {v.note}" if v.note else ""),
+        rows.append([v.claim.claim, v.claim.where, v.comparison or "-", Markup(f"**{v.verdict}**") + (f": {v.note}" if v.note else ""),
                      interval, v.scale or "-"])
-    return (f"[{papers[0].paper}]({papers[0].url}); verdicts computed from the committed records when the docs are built.\n\n"
+    return (f"[{cell(papers[0].paper)}]({papers[0].url}); verdicts computed from the committed records when the docs are built.\n\n"
             + table(["claim", "where", "test here", "verdict", "interval", "scale here"], rows))
 
 
@@ -121,12 +130,12 @@ def results_tables(task: str, frame: pd.DataFrame) -> str:
         body = []
         for _, r in group.iterrows():
             interval = f" [{r['ci_low']:.3g}, {r['ci_high']:.3g}]" if pd.notna(r["ci_low"]) else ""
-            body.append([r["rank"] if pd.notna(r["rank"]) else "-", f"`{r['method']}`", f"{r['value']:.3g}{interval}",
+            body.append([r["rank"] if pd.notna(r["rank"]) else "-", code(r["method"]), f"{r['value']:.3g}{interval}",
                          *(f"{r[f'metric:{m}']:.3g}" if pd.notna(r.get(f"metric:{m}")) else "-" for m in others),
                          *([human_seconds(r[f"latency:{scope}"]) if pd.notna(r[f"latency:{scope}"]) else "-"] if scope else []),
                          human_bytes(r["peak_memory_bytes"]) if pd.notna(r["peak_memory_bytes"]) else "-",
                          throughput(r["throughput"], r["throughput_unit"])])
-        setting = f"model {first['model']}, {first['split']} split, seed {first['seed']}, on {first['hardware']}"
+        setting = cell(f"model {first['model']}, {first['split']} split, seed {first['seed']}, on {first['hardware']}")
         out.append(f"Board `{board}` ({setting}):\n\n" + table(header, body))
     return "\n\n".join(out)
 

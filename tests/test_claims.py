@@ -82,6 +82,9 @@ def test_a_claim_naming_nothing_real_fails_validate_in_one_line(tmp_path, monkey
         assert expected in line and "claim 'c0'" in line
         data = paper({"task": "passkey", "metric": "exact_match", "method": "lacache", "versus": "streamingllm",
                       "supports": "higher"}).model_dump(mode="json")
+    bad.write_text(json.dumps({**data, "url": "javascript:alert(1)"}))
+    [line] = claim_problems([bad])
+    assert "is not a claims file (url: Value error, the paper's url must be a plain https:// address)" in line
     bad.write_text("{not json")
     with pytest.raises(HarnessError, match="is not a claims file"):
         read_claims(bad)

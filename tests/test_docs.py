@@ -81,6 +81,17 @@ def test_markers_are_filled_or_refused_in_one_line(tmp_path):
         render("<!-- harness:claims no_such_family -->", empty)
 
 
+def test_a_records_text_reaches_a_page_as_text(tmp_path):
+    """Markdown passes HTML through: a contributor's model id must arrive escaped, in the board line and the cells."""
+    from tests.synthetic import write_passkey_record
+
+    results = tmp_path / "results"
+    write_passkey_record(results, "full", 0.9, 1000, 1.0, run_index=1, model="<script>alert(1)</script>|x`")
+    filled = render("<!-- harness:results passkey -->", results)
+    assert "<script>" not in filled and "&lt;script&gt;alert(1)&lt;/script&gt;\\|x&#96;" in filled
+    assert "| 1 | `full` |" in filled
+
+
 def test_the_docs_build_strict_with_tables_from_the_records(tmp_path):
     out = tmp_path / "docs"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)}

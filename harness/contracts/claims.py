@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from harness.contracts.registry import METHODS, TASKS
 from harness.errors import HarnessError
@@ -77,6 +77,13 @@ class PaperClaims(BaseModel):
     url: str
     family: str
     claims: tuple[Claim, ...]
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://") or any(c in value for c in " <>\"'`()"):
+            raise ValueError("the paper's url must be a plain https:// address")
+        return value
 
 
 def claim_files() -> list[Path]:
