@@ -22,11 +22,25 @@ def parse_kv(pairs: list[str], flag: str) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise HarnessError(f"{flag} expects KEY=VALUE, got {pair!r}: for example {flag} budget=0.5")
+        if key in result:
+            raise HarnessError(f"{flag} {key} is given twice: give each key once (for several values, run once per value)")
         try:
             result[key] = json.loads(value)
         except ValueError:
             result[key] = value
     return result
+
+
+def described(registry: Any, name: str) -> tuple[str, str]:
+    """A registered class's family and one-line summary, from the class itself (a task's spec, a method's fields)."""
+    try:
+        cls = registry.get(name)
+    except HarnessError as exc:
+        return "?", f"does not load: {exc}"
+    spec = getattr(cls, "spec", None)
+    family = spec.family if spec is not None else getattr(cls, "family", "")
+    text = spec.description if spec is not None else getattr(cls, "description", "")
+    return family, text.split(". ")[0].rstrip(".")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -43,7 +57,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             table.add_column(col)
         for name in registry.names():
             entry = registry.entry(name)
-            table.add_row(name, entry.family, entry.summary, entry.origin)
+            family, summary = entry.family, entry.summary
+            if not (family and summary):  # a plugin's entry point names only its class: ask the class
+                family, summary = described(registry, name)
+            table.add_row(name, family, summary, entry.origin)
         console.print(table)
     return 0
 

@@ -283,3 +283,19 @@ def test_verify_reproduces_an_honest_record_and_catches_a_forged_one(finished_ru
     forged.write_text(json.dumps(record))
     one_line_error(harness_cli("verify", str(forged)), "verify re-runs the offline split only")
     one_line_error(harness_cli("verify", str(path), "--limit", "0"), "--limit must be at least 1")
+
+
+def test_a_key_given_twice_or_a_list_of_values_is_one_line(tmp_path):
+    out = str(tmp_path / "results")
+    one_line_error(harness_cli("run", "--method", "lacache", "--method-arg", "budget=0.25", "--method-arg", "budget=0.75",
+                               "--out", out), "--method-arg budget is given twice")
+    one_line_error(harness_cli("run", "--method", "lacache", "--method-arg", "budget=0.25,0.75", "--out", out),
+                   "run once per value")
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.json"))
+
+
+def test_list_describes_a_plugin_from_its_class(hostile_method):
+    listed = harness_cli("list", "methods")
+    assert listed.returncode == 0, listed.stderr
+    [line] = [line for line in listed.stdout.splitlines() if "plugin" in line]
+    assert "long_context" in line and "harness-hostile-plugin" in line
