@@ -18,7 +18,9 @@ from markupsafe import Markup
 from harness.cli import build_parser
 from harness.contracts.registry import METHODS, TASKS
 from harness.errors import HarnessError
-from harness.records.terminal import human_bytes, human_seconds
+from harness.records.terminal import human_bytes, human_seconds, rate_unit
+from harness.site.board_table import current_complete, records_frame, vetted
+from harness.site.versus_reference import latency_keys
 
 MARKER = re.compile(r"^<!-- harness:(cli|catalogue|results|claims) ?([A-Za-z0-9_]*) -->$", re.MULTILINE)
 OTHER_METRICS = 3  # besides the main metric, the first metrics of the spec a results table shows
@@ -46,7 +48,7 @@ def throughput(value: float | None, unit: str) -> str:
     if value is None or pd.isna(value):
         return "-"
     number = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
-    return f"{number} {unit.replace('_per_s', '/s').replace('_', ' ')}"
+    return f"{number} {rate_unit(unit)}"
 
 
 def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
@@ -81,8 +83,6 @@ def catalogue() -> str:
 def current_records(results: str, receipt: str | None) -> tuple[pd.DataFrame, dict]:
     """Every record under `results` that passes validation, one row each with its board and rank, and the records
     by run id."""
-    from harness.site.board_table import records_frame, vetted
-
     found = vetted(Path(results), Path(receipt) if receipt else None)
     frame = records_frame(found.items) if found.items else pd.DataFrame()
     return frame, {item.record.run_id: item for item in found.items}
@@ -114,8 +114,7 @@ def results_tables(task: str, frame: pd.DataFrame) -> str:
     first other metrics, the reference's latency (median), peak memory and throughput."""
     if task not in TASKS.names():
         raise HarnessError(f"the docs ask for results of {task!r}, which is not a registered task: fix the marker")
-    rows = frame[(frame["task"] == task) & frame["current"] & (frame["status"] == "complete") & (frame["stale"] == "")] \
-        if len(frame) else frame
+    rows = frame[(frame["task"] == task) & current_complete(frame)] if len(frame) else frame
     if not len(rows):
         return f"No committed results for `{task}` yet."
     spec, display = TASKS.get(task).spec, TASKS.get(task).display
@@ -123,8 +122,8 @@ def results_tables(task: str, frame: pd.DataFrame) -> str:
     out = []
     for board, group in rows.groupby("board", sort=False):
         first = group.iloc[0]
-        scopes = [c.removeprefix("latency:") for c in group.columns if c.startswith("latency:") and group[c].notna().any()]
-        scope = display.reference.latency if display.reference and display.reference.latency in scopes else (scopes or [None])[0]
+        keys = latency_keys(group, display.reference.latency if display.reference else None)
+        scope = keys[0][0].removeprefix("latency:") if keys else None
         header = ["rank", "method", f"{spec.main_metric} [95% CI]", *others,
                   *([f"{scope} (median)"] if scope else []), "peak memory", "throughput"]
         body = []

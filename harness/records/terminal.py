@@ -45,6 +45,11 @@ def human_bytes(n: int | None) -> str:
     return f"{value:.1f} {unit}"
 
 
+def rate_unit(unit: str) -> str:
+    """A recorded throughput unit as people read it: `images_per_s` -> `images/s`."""
+    return unit.replace("_per_s", "/s").replace("_", " ")
+
+
 def human_seconds(s: float | None) -> str:
     if s is None:
         return "-"

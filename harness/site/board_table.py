@@ -104,6 +104,11 @@ def record_row(item: LoadedRecord) -> dict[str, object]:
     return row
 
 
+def current_complete(frame: pd.DataFrame) -> pd.Series:
+    """Rows that stand for their configuration: the newest run, complete, made by the installed code (not stale)."""
+    return frame["current"] & frame["status"].isin(RANKED_STATUSES) & (frame["stale"] == "")
+
+
 def records_frame(items: list[LoadedRecord]) -> pd.DataFrame:
     """All records as one table, with board ids, `current` (newest run of its configuration) and `rank` per board
     (stale records, made by other code than is installed, are never ranked)."""
@@ -114,7 +119,7 @@ def records_frame(items: list[LoadedRecord]) -> pd.DataFrame:
     frame["current"] = frame["created_at"] == newest
     frame["rank"] = pd.NA
     frame["tied"] = False
-    rankable = frame["current"] & frame["status"].isin(RANKED_STATUSES) & frame["value"].notna() & (frame["stale"] == "")
+    rankable = current_complete(frame) & frame["value"].notna()
     for _, group in frame[rankable].groupby("board"):
         ranks = significance_ranks(group, bool(group["higher_is_better"].iloc[0]))
         frame.loc[group.index, "rank"] = ranks

@@ -27,7 +27,7 @@ from harness.contracts.registry import METHODS, TASKS
 from harness.errors import HarnessError
 from harness.records.reproduce import reproduce_command
 from harness.records.store import record_paths, safe_name, samples_path
-from harness.records.terminal import human_bytes, human_seconds
+from harness.records.terminal import human_bytes, human_seconds, rate_unit
 from harness.site.board_table import board_label, records_frame, vetted
 from harness.site.claims import Verdict, claim_verdicts, paper_lines
 from harness.site.home_matrix import matrices
@@ -134,7 +134,7 @@ def throughput_columns(frame: pd.DataFrame) -> list[Column]:
     units = [u for u in frame["throughput_unit"].dropna().unique() if u]
     if not frame["throughput"].notna().any() or len(units) != 1:
         return []
-    return [Column("throughput", str(units[0]).replace("_per_s", "/s").replace("_", " "), "number")]
+    return [Column("throughput", rate_unit(str(units[0])), "number")]
 
 
 def metric_columns(frame: pd.DataFrame, main_metric: str) -> list[Column]:

@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 
 from harness.contracts.claims import Claim, PaperClaims
-from harness.site.board_table import LoadedRecord, board_label
+from harness.records.store import safe_name
+from harness.site.board_table import LoadedRecord, board_label, current_complete
 from harness.site.versus_reference import Pair, pair_versus
 
 SUPPORTED, CONTRADICTED, NOT_SEPARATED, UNTESTED = "supported here", "contradicted here", "not separated", "untested"
@@ -72,7 +73,7 @@ def on_board(paper: PaperClaims, claim: Claim, board: pd.DataFrame, by_run: dict
         return None
     value = mine.record.metrics[test.metric]
     scale = board_label(board, task_frame)
-    runs = [(test.method, str(board.loc[board['run_id'] == mine.record.run_id, 'run_page'].iloc[0]))]
+    runs = [(test.method, safe_name(mine.record.run_id))]
     if test.threshold is not None:
         low, high = value.ci95 if value.ci95 else (None, None)
         shift = [None if x is None else x - test.threshold for x in (low, high)]
@@ -83,7 +84,7 @@ def on_board(paper: PaperClaims, claim: Claim, board: pd.DataFrame, by_run: dict
     theirs = newest(board, test.versus, by_run, test.options, test.versus_params)
     if theirs is None or test.metric not in theirs.record.metrics:
         return None
-    runs.append((test.versus, str(board.loc[board['run_id'] == theirs.record.run_id, 'run_page'].iloc[0])))
+    runs.append((test.versus, safe_name(theirs.record.run_id)))
     found = pair_versus(Pair(None, mine, theirs, test.metric, value.value, theirs.record.metrics[test.metric].value))
     comparison = f"{test.metric}: {test.method} minus {test.versus}"
     if found is None or found.delta_low is None:
@@ -98,7 +99,7 @@ def on_board(paper: PaperClaims, claim: Claim, board: pd.DataFrame, by_run: dict
 def claim_verdicts(papers: list[PaperClaims], frame: pd.DataFrame, by_run: dict[str, LoadedRecord]) -> list[Verdict]:
     """Every claim's verdict on every board that holds the runs its test needs (current, complete, not stale), or one
     *untested* verdict with the command that would make them or the reason it cannot run offline."""
-    usable = frame[frame["current"] & (frame["status"] == "complete") & (frame["stale"] == "")] if len(frame) else frame
+    usable = frame[current_complete(frame)] if len(frame) else frame
     verdicts = []
     for paper in papers:
         for claim in paper.claims:

@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.contracts.display import ReferenceSpec
 from harness.contracts.record import ResultRecord
 from harness.contracts.registry import TASKS
-from harness.contracts.display import ReferenceSpec
 from harness.contracts.task import Task
 from harness.errors import HarnessError
 from harness.records.paired import paired_metrics
 from harness.records.store import SampleLog, samples_path
-from harness.site.board_table import LoadedRecord
+from harness.site.board_table import LoadedRecord, current_complete
 from harness.statistics.resampling import UnitStatistic, paired_difference
 
 MEMORY_KEYS = (("kv_answering_bytes", "KV cache while answering"), ("peak_memory_bytes", "peak memory"))
@@ -77,9 +77,10 @@ def ratio(row: pd.Series, ref: pd.Series, keys: list[tuple[str, str]]) -> tuple[
     return None, ""
 
 
-def latency_keys(board: pd.DataFrame, spec: ReferenceSpec) -> list[tuple[str, str]]:
+def latency_keys(board: pd.DataFrame, latency: str | None) -> list[tuple[str, str]]:
+    """The board's latency columns with a value, the named scope first (the reference's), each with its label."""
     scopes = [c for c in board.columns if c.startswith("latency:") and board[c].notna().any()]
-    preferred = f"latency:{spec.latency}" if spec.latency else None
+    preferred = f"latency:{latency}" if latency else None
     ordered = ([preferred] if preferred in scopes else []) + [s for s in scopes if s != preferred]
     return [(s, s.removeprefix("latency:").replace("_", " ") + " p50") for s in ordered]
 
@@ -185,13 +186,13 @@ def board_versus(board: pd.DataFrame, spec: ReferenceSpec, by_run: dict[str, Loa
                  pairs: list[Pair]) -> dict[Any, Versus]:
     """Versus for every row (by frame index) of one board, the differences still to pair appended to `pairs`; rows
     get only the reference's name when it has no run."""
-    ranked = board[board["current"] & (board["status"] == "complete") & board["value"].notna() & (board["stale"] == "")]
+    ranked = board[current_complete(board) & board["value"].notna()]
     refs = ranked[ranked["method"] == spec.method].sort_values("created_at")
     out = {i: Versus(spec.method, spec.kind) for i in board.index}
     if refs.empty:
         return out
     ref = refs.iloc[-1]
-    lat_keys = latency_keys(board, spec)
+    lat_keys = latency_keys(board, spec.latency)
     for i, row in board.iterrows():
         if row["status"] != "complete" or not present(row["value"]):
             continue

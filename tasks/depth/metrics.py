@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from tasks.depth.data import DepthImage
 
 MIN_DISPARITY = 1e-3  # Marigold clips aligned disparity here before inverting it
 MIN_DEPTH_EVAL = 1e-6
@@ -66,3 +71,9 @@ def depth_metrics(aligned: np.ndarray, depth: np.ndarray, valid: np.ndarray) -> 
     return {"absrel": float(np.mean(np.abs(pred - gt) / gt)),
             "delta1": float(np.mean(ratio < 1.25)), "delta2": float(np.mean(ratio < 1.25 ** 2)),
             "delta3": float(np.mean(ratio < 1.25 ** 3)), "rmse": float(np.sqrt(np.mean((pred - gt) ** 2)))}
+
+
+def scored(prediction: np.ndarray, item: "DepthImage", space: str, max_res: int | None = None) -> dict[str, float]:
+    """One image's metrics after alignment (`align`), with the fitted scale and shift: what a depth task's output holds."""
+    aligned, scale, shift = align(prediction, item.depth, item.valid, space, item.min_depth, item.max_depth, max_res)
+    return {**depth_metrics(aligned, item.depth, item.valid), "scale": scale, "shift": shift}

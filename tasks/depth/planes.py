@@ -14,7 +14,7 @@ from harness.contracts.display import DisplaySpec, ReferenceSpec
 from harness.contracts.task import MetricSpec, Sample, SplitSpec, TaskSpec
 from tasks.depth.data import DepthImage, with_valid_range
 from tasks.depth.estimator import DepthEstimator
-from tasks.depth.metrics import align, depth_metrics
+from tasks.depth.metrics import scored
 from tasks.depth.task import METRICS
 from tasks.image_task import ImageTask
 
@@ -107,8 +107,7 @@ class DepthPlanes(ImageTask):
         start = time.perf_counter()
         prediction = np.asarray(method.predict(item.image), dtype=np.float64)
         seconds = time.perf_counter() - start
-        aligned, scale, shift = align(prediction, item.depth, item.valid, method.space, item.min_depth, item.max_depth)
-        return {**depth_metrics(aligned, item.depth, item.valid), "scale": scale, "shift": shift, "seconds": seconds}
+        return {**scored(prediction, item, method.space), "seconds": seconds}
 
     def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
         return {name: float(output[name]) for name in METRICS}

@@ -10,14 +10,14 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.contracts.record import MetricValue
 from harness.contracts.display import DisplaySpec, ReferenceSpec
+from harness.contracts.record import MetricValue
 from harness.contracts.task import MetricSpec, Sample, SplitSpec, TaskSpec, metric_value
 from harness.errors import HarnessError
 from harness.statistics.resampling import UnitStatistic, weighted_mean
 from tasks.depth.data import DepthImage, offline_images, stereo_sample
 from tasks.depth.estimator import DepthEstimator
-from tasks.depth.metrics import align, depth_metrics
+from tasks.depth.metrics import scored
 from tasks.image_task import ImageTask
 
 if TYPE_CHECKING:
@@ -140,10 +140,8 @@ class Depth(ImageTask):
         start = time.perf_counter()
         prediction = self.run_one(method, item, runtime.split)
         seconds = time.perf_counter() - start
-        aligned, scale, shift = align(prediction, item.depth, item.valid, method.space, item.min_depth, item.max_depth,
-                                      self.alignment_max_res(runtime.split))
-        return {**depth_metrics(aligned, item.depth, item.valid), "scale": scale, "shift": shift,
-                "space": method.space, "seconds": seconds}
+        return {**scored(prediction, item, method.space, self.alignment_max_res(runtime.split)), "space": method.space,
+                "seconds": seconds}
 
     def score(self, sample: Sample, output: dict[str, Any]) -> dict[str, float]:
         return {name: float(output[name]) for name in METRICS}
