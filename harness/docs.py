@@ -20,6 +20,7 @@ from harness.contracts.registry import METHODS, TASKS
 from harness.errors import HarnessError
 from harness.records.terminal import human_bytes, human_seconds, rate_unit
 from harness.site.board_table import current_complete, records_frame, vetted
+from harness.site.paired_ranks import with_ranks
 from harness.site.versus_reference import latency_keys
 
 MARKER = re.compile(r"^<!-- harness:(cli|catalogue|results|claims) ?([A-Za-z0-9_]*) -->$", re.MULTILINE)
@@ -84,8 +85,8 @@ def current_records(results: str, receipt: str | None) -> tuple[pd.DataFrame, di
     """Every record under `results` that passes validation, one row each with its board and rank, and the records
     by run id."""
     found = vetted(Path(results), Path(receipt) if receipt else None)
-    frame = records_frame(found.items) if found.items else pd.DataFrame()
-    return frame, {item.record.run_id: item for item in found.items}
+    by_run = {item.record.run_id: item for item in found.items}
+    return (with_ranks(records_frame(found.items), by_run) if found.items else pd.DataFrame()), by_run
 
 
 def claims_table(family: str, frame: pd.DataFrame, by_run: dict) -> str:

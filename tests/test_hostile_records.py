@@ -136,6 +136,7 @@ def test_merge_copies_records_and_their_logs_only_and_never_follows_a_link(hones
 
 def test_a_stale_record_stays_unranked_and_a_change_cannot_bring_one(honest, tmp_path):
     from harness.site.board_table import records_frame, vetted
+    from harness.site.paired_ranks import with_ranks
     from tests.test_compact_and_changes import git
 
     tree, path = forged(honest, tmp_path, lambda r: r["method"].update(version="0"))
@@ -143,7 +144,8 @@ def test_a_stale_record_stays_unranked_and_a_change_cannot_bring_one(honest, tmp
     assert proc.returncode == 0, proc.stderr  # a stale record may stay in the repository...
     assert f"stale: {path}: method snapkv version 0, installed 2 (kept, never ranked)" in proc.stderr
     assert "2 record(s) checked, 1 stale (never ranked), 0 problem(s)" in proc.stdout
-    frame = records_frame(vetted(tree).items).set_index("method")
+    items = vetted(tree).items
+    frame = with_ranks(records_frame(items), {i.record.run_id: i for i in items}).set_index("method")
     assert frame.loc["snapkv", "stale"] and frame.loc["snapkv", "rank"] is pd.NA  # ...and is never ranked
     assert frame.loc["full", "rank"] == 1
 

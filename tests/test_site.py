@@ -89,7 +89,10 @@ def test_pareto_front_keeps_exactly_the_undominated_points():
 
 
 def test_ranks_are_per_board_and_only_for_current_complete_runs(results):
-    frame = records_frame(load_all(results)).set_index("run_id")
+    from harness.site.paired_ranks import with_ranks
+
+    items = load_all(results)
+    frame = with_ranks(records_frame(items), {i.record.run_id: i for i in items}).set_index("run_id")
     cpu = frame[frame["hardware"] == "cpu-2c-test"]
     assert cpu["board"].nunique() == 1 and frame["board"].nunique() == 2
     ranked = cpu[cpu["rank"].notna()].sort_values("rank")
@@ -160,15 +163,6 @@ def test_a_breakdown_may_report_the_main_metrics_stem():
     assert breakdown_metric("uap_novel", {"pattern", "n", "uap", "recall_at_1"}) == "uap"  # per-pattern μAP for uap_novel
     assert breakdown_metric("auroc", {"domain", "auroc", "auroc_low"}) == "auroc"  # the metric itself wins
     assert breakdown_metric("exact_match", {"depth", "n", "partial"}) == "exact_match"  # no stem: nothing to draw
-
-
-def test_ranks_are_shared_while_intervals_overlap_the_better_runs():
-    from harness.site.board_table import significance_ranks
-
-    group = pd.DataFrame({"value": [0.9, 0.8, 0.3, 0.25], "ci_low": [0.8, 0.6, 0.2, None], "ci_high": [1.0, 0.85, 0.4, None]})
-    assert significance_ranks(group, higher_is_better=True).tolist() == [1, 1, 3, 3]  # 0.25 has no interval: a point
-    lower = pd.DataFrame({"value": [10.0, 12.0, 30.0], "ci_low": [9.0, 11.5, 25.0], "ci_high": [11.0, 13.0, 35.0]})
-    assert significance_ranks(lower, higher_is_better=False).tolist() == [1, 2, 3]  # perplexity-like: lower wins
 
 
 def test_each_run_is_paired_with_its_boards_reference(results):

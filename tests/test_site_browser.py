@@ -218,7 +218,7 @@ def test_home_matrix_board_columns_filters_and_samples(wide_site, browser):
     # the table scrolls inside its box at 390 px, the page does not
     box = section.locator(".table-box").first
     assert box.evaluate("b => b.scrollWidth > b.clientWidth")
-    # full and snapkv overlap: both rank 1, marked tied; only full lies wholly above streamingllm: rank 1 + 1
+    # no paired test separates full and snapkv (9 and 8 of 10): both rank 1, marked tied; full beats streamingllm (2 of 10)
     expect(table.locator("tbody tr", has_text="snapkv").locator("td").nth(1)).to_have_text("1 tied")
     expect(table.locator("tbody tr", has_text="streamingllm").locator("td").nth(1)).to_have_text("2")
     # column chooser: the hidden-by-default date column comes and goes

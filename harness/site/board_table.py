@@ -1,4 +1,4 @@
-"""Records as a pandas table, grouped into boards of comparable runs, ranked (ties shared), with Pareto fronts.
+"""Records as a pandas table, grouped into boards of comparable runs, with Pareto fronts.
 
 A *board* is one setting in which results may be ranked against each other (`harness.records.board_key.BoardKey`, the same
 key pairing, grid resume and `validate` use): one task version, its options in canonical form, one split, sample
@@ -110,35 +110,14 @@ def current_complete(frame: pd.DataFrame) -> pd.Series:
 
 
 def records_frame(items: list[LoadedRecord]) -> pd.DataFrame:
-    """All records as one table, with board ids, `current` (newest run of its configuration) and `rank` per board
-    (stale records, made by other code than is installed, are never ranked)."""
+    """All records as one table, with board ids and `current` (the newest run of its configuration), by task and board
+    (harness.site.paired_ranks ranks them from their samples)."""
     if not items:
         raise HarnessError("no result records found: run `harness run --method NAME` first, or pass --results")
     frame = pd.DataFrame([record_row(i) for i in items])
     newest = frame.groupby(CONFIG_KEYS, dropna=False)["created_at"].transform("max")
     frame["current"] = frame["created_at"] == newest
-    frame["rank"] = pd.NA
-    frame["tied"] = False
-    rankable = current_complete(frame) & frame["value"].notna()
-    for _, group in frame[rankable].groupby("board"):
-        ranks = significance_ranks(group, bool(group["higher_is_better"].iloc[0]))
-        frame.loc[group.index, "rank"] = ranks
-        frame.loc[group.index, "tied"] = ranks.duplicated(keep=False)
-    value = pd.to_numeric(frame["value"], errors="coerce")
-    frame["order"] = value.where(frame["higher_is_better"].astype(bool), -value)
-    return (frame.sort_values(["task", "board", "rank", "order", "method"], ascending=[True, True, True, False, True],
-                              na_position="last").drop(columns="order").reset_index(drop=True))
-
-
-def significance_ranks(group: pd.DataFrame, higher_is_better: bool) -> pd.Series:
-    """Rank = 1 + the number of runs significantly better: their 95% interval lies wholly on the better side of this
-    run's (a run without an interval counts as the point value). Runs whose intervals overlap the leader's share rank 1."""
-    value = group["value"].astype(float)
-    low = group["ci_low"].astype(float).fillna(value)
-    high = group["ci_high"].astype(float).fillna(value)
-    worst, best = (low, high) if higher_is_better else (-high, -low)  # bounds in "higher is better" units
-    ranks = [1 + int((worst > b).sum()) for b in best]
-    return pd.Series(ranks, index=group.index, dtype=int)
+    return frame.sort_values(["task", "board", "method", "created_at"], ascending=[True, True, True, False]).reset_index(drop=True)
 
 
 def pareto_front(xs: list[float], ys: list[float], higher_is_better: bool) -> list[int]:

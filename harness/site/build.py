@@ -28,9 +28,10 @@ from harness.errors import HarnessError
 from harness.records.reproduce import reproduce_command
 from harness.records.store import record_paths, safe_name, samples_path
 from harness.records.terminal import human_bytes, human_seconds, rate_unit
-from harness.site.board_table import board_label, records_frame, vetted
+from harness.site.board_table import LoadedRecord, board_label, records_frame, vetted
 from harness.site.claims import Verdict, claim_verdicts, paper_lines
 from harness.site.home_matrix import matrices
+from harness.site.paired_ranks import RANK_RULE, Resampled, rank_frame, rankable, resample_run
 from harness.site.plots import comparison, heatmap, scatter
 from harness.site.samples_page import RAW_LIMIT, golds, sample_rows, stem_column
 from harness.site.versus_reference import (
@@ -49,7 +50,7 @@ SITE_MARKER = ".harness-site"
 RUNS_PER_PROCESS = 100  # run pages written in one process before a second one pays for itself
 SAMPLES_PER_PAGE = 50  # rows a samples page shows at a time (paged in the browser)
 SAMPLES_GLOBAL = "HARNESS_SAMPLES"  # runs/<run>/samples.js sets window.HARNESS_SAMPLES to base64 of gzipped JSON
-DOWNLOAD_COLUMNS = ["rank", "tied", "method", "model", "dtype", "hardware", "split", "limit", "status", "stale", "standing", "main_metric", "value",
+DOWNLOAD_COLUMNS = ["rank", "tied", "rank_note", "method", "model", "dtype", "hardware", "split", "limit", "status", "stale", "standing", "main_metric", "value",
                     "ci_low", "ci_high", "n", "reference", "delta", "delta_low", "delta_high", "delta_how",
                     "memory_ratio", "memory_what", "latency_ratio", "latency_what", "peak_memory_bytes", "memory_scope", "kv_answering_bytes", "kv_peak_bytes",
                     "parameter_bytes", "throughput", "throughput_unit",
@@ -205,11 +206,13 @@ class SiteBuilder:
         shutil.copytree(Path(__file__).parent / "static", into / "assets")
         found, pairs = plan_versus(self.frame, self.by_run)
         pair_of = {pair.mine.record.run_id: pair for pair in pairs}
+        ranked = set(self.frame.loc[rankable(self.frame), "run_id"])
         runs = [RunPage(i.record, i.path, self.rows_by_run[i.record.run_id], self.shown(i.path),
                         self.shown(samples_path(i.record, i.path)) if i.record.artifacts else None,
-                        pair_of.get(i.record.run_id)) for i in self.items]
-        paired = self.workers.map(write_run_pages, runs, RUNS_PER_PROCESS, into)
-        self.frame = settle_versus(self.frame, found, {run.pair.index: got for run, got in zip(runs, paired) if run.pair})
+                        pair_of.get(i.record.run_id), i.record.run_id in ranked) for i in self.items]
+        done = self.workers.map(write_run_pages, runs, RUNS_PER_PROCESS, into)
+        self.frame = settle_versus(self.frame, found, {run.pair.index: got for run, (got, _) in zip(runs, done) if run.pair})
+        self.frame = rank_frame(self.frame, self.by_run, {run.record.run_id: got for run, (_, got) in zip(runs, done) if got})
         verdicts = self.claims(into)
         self.index(into, verdicts)
         for task, frame in self.frame.groupby("task"):
@@ -262,7 +265,7 @@ class SiteBuilder:
             higher = bool(board.iloc[0]["higher_is_better"])
             stem = f"{page}--{board_id}"
             csv_name, json_name = write_downloads(board, into / "tasks", stem)
-            ranked = rows_of(board[board["rank"].notna()])
+            ranked = rows_of(board[rankable(board)])
             costs = cost_columns(board)
             chance = chance_of(task, main_metric)
             spec = reference_of(task)
@@ -278,11 +281,11 @@ class SiteBuilder:
             })
         superseded = int((~frame["current"]).sum())
         self.render("task.html", into / "tasks" / f"{page}.html", 1, task=task, family=frame.iloc[0]["family"],
-                    boards=boards, superseded=superseded, info=self.task_info(task))
+                    boards=boards, superseded=superseded, info=self.task_info(task), rank_rule=RANK_RULE)
 
     def heatmaps(self, board: pd.DataFrame, metric: str, higher: bool) -> list[Any]:
         """Each two-key breakdown: methods side by side when one key is fixed on the board, else one map per method."""
-        ranked = [(row["method"], self.by_run[row["run_id"]].record) for row in rows_of(board[board["rank"].notna()])]
+        ranked = [(row["method"], self.by_run[row["run_id"]].record) for row in rows_of(board[rankable(board)])]
         maps = []
         for name in dict.fromkeys(n for _, record in ranked for n in record.breakdowns):
             label = name.removeprefix("by_").replace("_", " x ")
@@ -336,6 +339,7 @@ class RunPage:
     record_shown: str
     log_shown: str | None
     pair: Pair | None = None  # the run and its board's reference, to be paired on their samples
+    ranked: bool = False  # the run takes part in its board's ranks (its metric is resampled for paired tests)
 
 
 def render(env: Environment, template: str, target: Path, depth: int, **context: Any) -> None:
@@ -348,10 +352,11 @@ def shared_environment() -> Environment:
     return environment()
 
 
-def write_run_pages(into: Path, run: RunPage) -> Versus | None:
+def write_run_pages(into: Path, run: RunPage) -> tuple[Versus | None, Resampled | None]:
     """The run page, its record.json and, when it has samples, samples.js (the rows, compressed) and samples.html
-    (which renders them in the browser, 50 a page); returns the run's pairing with its reference (pair_versus), done
-    here while its samples are read. The samples log itself is never copied: it stays in results/."""
+    (which renders them in the browser, 50 a page); returns the run's pairing with its reference (pair_versus) and,
+    for a ranked run, its metric resampled for the board's paired tests, both done here while its samples are read.
+    The samples log itself is never copied: it stays in results/."""
     env, record = shared_environment(), run.record
     page = safe_name(record.run_id)
     folder = into / "runs" / page
@@ -368,7 +373,8 @@ def write_run_pages(into: Path, run: RunPage) -> Versus | None:
         (folder / "samples.js").write_text(samples_script(table))
         render(env, "samples.html", folder / "samples.html", 2, r=record, page=page, n_samples=len(rows), binary=binary,
                metric=metric, per_page=SAMPLES_PER_PAGE, samples_log=log_shown, raw_limit=RAW_LIMIT)
-    return pair_versus(run.pair) if run.pair else None
+    return (pair_versus(run.pair) if run.pair else None,
+            resample_run(LoadedRecord(record, run.path)) if run.ranked else None)
 
 
 def samples_script(table: list[dict[str, Any]]) -> str:
