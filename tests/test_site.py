@@ -465,3 +465,21 @@ def test_csv_downloads_quote_cells_a_spreadsheet_would_run_as_formulas(tmp_path)
     assert [r["method"] for r in rows] == ["'" + n for n in names[:5]] + names[5:]
     assert rows[0]["value"] == "-0.5" and rows[0]["delta"] == "-0.25"  # numbers stay numbers, signs and all
     assert [r["method"] for r in json.loads((tmp_path / json_name).read_text())] == names  # JSON keeps the names as they are
+
+
+def test_a_long_one_key_breakdown_is_drawn_as_lines_on_a_log_axis_when_it_spans_decades():
+    from harness.site.plots import CURVE_MIN_POINTS, curve
+
+    flat = [{"position": p, "n": 8, "nll": 2.3, "perplexity": 10.0} for p in range(0, 4096, 256)]
+    rising = [{"position": p, "n": 8, "nll": 2.3, "perplexity": 10.0 if p < 2048 else 900.0} for p in range(0, 4096, 256)]
+    lines = curve("ppl", [("streamingllm", flat), ("full", rising)], "perplexity", {"nll", "perplexity"}, str)
+    assert [line.label for line in lines.lines] == ["streamingllm", "full"] and lines.lines[0].style != lines.lines[1].style
+    assert lines.y_label == "perplexity (log scale)" and lines.x_label == "position"  # 10 to 900: 90x, so log
+    assert len(lines.lines[1].points.split()) == len(rising)
+    ys = [float(p.split(",")[1]) for p in lines.lines[1].points.split()]
+    assert ys[0] > ys[-1]  # higher perplexity is drawn higher (smaller SVG y)
+    assert "10.0 at position 0 to 900.0 at 3840" in lines.lines[1].tooltip
+    short = [r for r in flat[:CURVE_MIN_POINTS - 1]]
+    assert curve("ppl", [("a", short)], "perplexity", {"nll", "perplexity"}, str) is None  # few keys: a table instead
+    two_keys = [{"depth": d, "length": 1, "exact_match": 1.0} for d in range(10)] + [{"depth": 0, "length": 2, "exact_match": 0.0}]
+    assert curve("em", [("a", two_keys)], "exact_match", {"exact_match"}, str) is None

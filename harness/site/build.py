@@ -32,7 +32,7 @@ from harness.site.board_table import LoadedRecord, board_label, records_frame, v
 from harness.site.claims import Verdict, claim_verdicts, paper_lines
 from harness.site.home_matrix import matrices
 from harness.site.paired_ranks import RANK_RULE, Resampled, rank_frame, rankable, resample_run
-from harness.site.plots import comparison, heatmap, scatter
+from harness.site.plots import comparison, curve, heatmap, scatter
 from harness.site.samples_page import RAW_LIMIT, golds, sample_rows, stem_column
 from harness.site.versus_reference import (
     Pair,
@@ -284,7 +284,8 @@ class SiteBuilder:
                     boards=boards, superseded=superseded, info=self.task_info(task), rank_rule=RANK_RULE)
 
     def heatmaps(self, board: pd.DataFrame, metric: str, higher: bool) -> list[Any]:
-        """Each two-key breakdown: methods side by side when one key is fixed on the board, else one map per method."""
+        """Each breakdown: methods as lines over one numeric key with many values (plots.curve), else methods side by
+        side when one key is fixed on the board, else one map per method."""
         ranked = [(row["method"], self.by_run[row["run_id"]].record) for row in rows_of(board[rankable(board)])]
         maps = []
         for name in dict.fromkeys(n for _, record in ranked for n in record.breakdowns):
@@ -292,7 +293,8 @@ class SiteBuilder:
             per_method = [(method, record.breakdowns[name]) for method, record in ranked if name in record.breakdowns]
             names = {m for _, record in ranked for m in record.metrics}
             shown = stem_column(metric, {k for _, rows in per_method for r in rows for k in r})
-            side_by_side = comparison(f"{shown} by {label}, all methods", per_method, shown, names, higher, number)
+            lines = curve(f"{shown} by {label}, all methods", per_method, shown, names, number)
+            side_by_side = lines or comparison(f"{shown} by {label}, all methods", per_method, shown, names, higher, number)
             if side_by_side:
                 maps.append(side_by_side)
                 continue

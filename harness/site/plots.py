@@ -235,3 +235,58 @@ def comparison(title: str, per_method: list[tuple[str, list[dict[str, Any]]]], m
     cells = {(r[key], method): r[metric] for method, rows in per_method for r in rows if r.get(metric) is not None}
     return grid(title, key, "method", cells, sorted({r[key] for r in all_rows}), [m for m, _ in per_method],
                 higher_is_better, fmt)
+
+
+CURVE_MIN_POINTS = 8  # a one-key numeric breakdown with at least this many keys is drawn as lines, not a table
+CURVE_STYLES = 6  # line styles the stylesheet defines (curve-0 ... curve-5), reused in turn
+
+
+@dataclass
+class CurveLine:
+    """One method's breakdown as a polyline, with its legend entry."""
+
+    label: str
+    points: str  # SVG polyline points
+    style: int
+    tooltip: str
+
+
+@dataclass
+class Curve:
+    """A one-key numeric breakdown (e.g. perplexity by token position) with one line per method."""
+
+    title: str
+    x_label: str
+    y_label: str
+    lines: list[CurveLine]
+    x_ticks: list[tuple[float, str]]
+    y_ticks: list[tuple[float, str]]
+    width: int = WIDTH
+    height: int = HEIGHT
+    plot_left: int = MARGIN_LEFT
+    plot_bottom: int = HEIGHT - MARGIN_BOTTOM
+    plot_top: int = MARGIN_TOP
+    plot_right: int = WIDTH - MARGIN_RIGHT
+
+
+def curve(title: str, per_method: list[tuple[str, list[dict[str, Any]]]], metric: str, metric_names: set[str],
+          fmt: Callable[[float], str]) -> Curve | None:
+    """Methods as lines over a breakdown's one numeric key, when it has at least CURVE_MIN_POINTS values; the y axis
+    is logarithmic when the values span more than 20x (perplexity past a model's trained context)."""
+    all_rows = [r for _, rows in per_method for r in rows if finite(r.get(metric))]
+    keys = grid_keys(all_rows, metric_names)
+    if keys is None or len(keys) != 1 or not all(isinstance(r[keys[0]], (int, float)) for r in all_rows):
+        return None
+    key = keys[0]
+    if len({r[key] for r in all_rows}) < CURVE_MIN_POINTS:
+        return None
+    x_axis = Axis([float(r[key]) for r in all_rows], MARGIN_LEFT, WIDTH - MARGIN_RIGHT, allow_log=False)
+    y_axis = Axis([float(r[metric]) for r in all_rows], HEIGHT - MARGIN_BOTTOM, MARGIN_TOP, allow_log=True)
+    lines = []
+    for i, (method, rows) in enumerate(per_method):
+        drawn = sorted((float(r[key]), float(r[metric])) for r in rows if finite(r.get(metric)))
+        if drawn:
+            lines.append(CurveLine(method, " ".join(f"{x_axis(x):.1f},{y_axis(y):.1f}" for x, y in drawn),
+                                   i % CURVE_STYLES, f"{method}: {metric} from {fmt(drawn[0][1])} at {key} "
+                                   f"{drawn[0][0]:g} to {fmt(drawn[-1][1])} at {drawn[-1][0]:g}"))
+    return Curve(title, key, metric + (" (log scale)" if y_axis.log else ""), lines, x_axis.ticks(), y_axis.ticks())
