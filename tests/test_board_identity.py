@@ -89,3 +89,21 @@ def test_a_comparison_must_name_a_record_of_its_own_board_inside_its_tree(tmp_pa
     write_record(mine, record)
     proc = harness_cli("validate", str(out))
     assert proc.returncode == 1 and "is not a record inside its results tree" in proc.stderr
+
+
+def test_a_run_at_another_limit_is_another_board_for_pairing_resume_and_the_site(tmp_path):
+    """Issue 36: a knorm lm_eval run at --limit 8 was paired with the committed full at limit 12 and shown alone at
+    rank 1. The limit is part of the one board key that pairing, resume, validate and the site use."""
+    from harness.records.board_key import board_key
+    from harness.records.paired import find_reference
+    from harness.records.store import load_record
+    from tests.synthetic import write_passkey_record
+
+    full = load_record(write_passkey_record(tmp_path, "full", 0.9, 100, 2.0, run_index=1))
+    mine = load_record(write_passkey_record(tmp_path, "snapkv", 0.6, 50, 1.5, run_index=2))
+    folder = next(tmp_path.glob("passkey/full/*/*"))
+    assert find_reference(mine, folder)[0].run_id == full.run_id
+    limited = mine.model_copy(update={"config": mine.config.model_copy(update={"limit": 8})})
+    assert find_reference(limited, folder) is None and board_key(limited) != board_key(full)
+    spec = dict(task="passkey", method="snapkv", model=None, split="offline", seed=0)
+    assert CellSpec(**spec, limit=8).config_hash() != CellSpec(**spec).config_hash()  # --resume finds neither for the other
