@@ -206,6 +206,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for path, report in zip(paths, reports):
         for line in report.warnings:
             print(f"warning: {literal(line)}", file=sys.stderr)
+        if report.plugin:
+            print(f"plugin: {literal(str(path))}: method from {literal(report.plugin)}")
         if report.stale and changed is not None and deep(path):  # a change may not bring a stale record
             report.problems.append(f"{path}: made by other code than is installed ({'; '.join(report.stale)}): "
                                    "rerun it with the installed code")

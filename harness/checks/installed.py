@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 
+from harness.contracts.provenance import method_provider
 from harness.contracts.record import ResultRecord
 from harness.contracts.registry import METHODS, TASKS
 from harness.contracts.task import TaskSpec
@@ -60,7 +61,20 @@ def stale_reasons(record: ResultRecord) -> list[str]:
     method_version = _method_version(record.method.name)
     if record.method.version != method_version:
         reasons.append(f"method {record.method.name} version {record.method.version}, installed {method_version}")
+    made, installed = record.method.provider, method_provider(record.method.name)
+    if made is not None and (installed is None or (made.distribution, made.version) != (installed.distribution, installed.version)):
+        reasons.append(f"method {record.method.name} from {made.distribution} {made.version}, installed from "
+                       + (f"{installed.distribution} {installed.version}" if installed else "harness itself"))
     return reasons
+
+
+def provenance_text(record: ResultRecord) -> str:
+    """Where the record's method came from, as one phrase: a plugin's distribution, version and commit, or built in."""
+    found = record.method.provider
+    if found is None:
+        return f"built in (harness {record.harness.git_sha[:12]})"
+    commit = f", commit {found.commit[:12]}{' with uncommitted changes' if found.dirty else ''}" if found.commit else ""
+    return f"plugin {found.distribution} {found.version}{commit}" + (f" from {found.source}" if found.source else "")
 
 
 def stale_text(record: ResultRecord) -> str:

@@ -20,7 +20,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from harness.checks.installed import not_installed, stale_reasons
+from harness.checks.installed import not_installed, provenance_text, stale_reasons
 from harness.contracts.record import MetricValue, ResultRecord
 from harness.contracts.registry import TASKS
 from harness.contracts.task import Sample, Task
@@ -151,6 +151,7 @@ class Report:
     run_id: str | None = None  # when the record could be read
     in_place: bool = False  # it sits in its cell's folder (task/method/model/hardware) under its own run id
     stale: list[str] = field(default_factory=list)  # how the installed code differs from the code that made it
+    plugin: str = ""  # where a plugin method came from (installed.provenance_text); empty for a built-in one
 
     @property
     def ok(self) -> bool:
@@ -191,6 +192,7 @@ class Checker:
             report.problems += [f"{path}: {line}" for line in missing]
             return report
         report.stale = stale_reasons(record)
+        report.plugin = provenance_text(record) if record.method.provider else ""
         try:
             with rows_guard("checked"):  # this record fails, the others go on
                 report.problems += self._problems(record, path, deep)

@@ -45,6 +45,18 @@ class BaseModelInfo(_Strict):
     dtype: str
 
 
+class Provider(_Strict):
+    """The installed distribution that provides a plugin method (built-in methods have none: harness's git sha covers
+    them): its name and version and, where pip recorded one (a VCS install) or the install is an editable git
+    checkout, the commit."""
+
+    distribution: str
+    version: str
+    commit: str | None = Field(None, description="the VCS commit it was installed from, or an editable checkout's HEAD")
+    dirty: bool | None = Field(None, description="an editable checkout had uncommitted changes to tracked files")
+    source: str | None = Field(None, description="the VCS URL it was installed from (credentials removed); never a local path")
+
+
 class MethodInfo(_Strict):
     name: str
     version: str
@@ -54,6 +66,7 @@ class MethodInfo(_Strict):
     fitted: dict[str, Any] | None = Field(None, description="what the method learned before the samples ran (e.g. a detector's weights)")
     applied: dict[str, Any] | None = Field(None, description="what the method actually applied on these samples, as the task "
                                            "reports it (e.g. budgets in tokens, leading tokens raised to the protected prefix)")
+    provider: Provider | None = Field(None, description="the plugin distribution that provided the method (None: built in)")
 
 
 class RunConfig(_Strict):

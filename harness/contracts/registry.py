@@ -20,6 +20,7 @@ class Entry:
     family: str = ""
     summary: str = ""
     origin: str = "built-in"
+    distribution: str | None = None  # the installed distribution of a plugin (None: built in)
 
     def load(self) -> Any:
         module_name, _, attr = self.target.partition(":")
@@ -53,7 +54,8 @@ class Registry:
             for entry in importlib.import_module(self._builtins_module).BUILTINS:
                 self.add(entry, found)
             for ep in entry_points(group=self.group):
-                self.add(Entry(ep.name, ep.value, origin=f"plugin ({ep.dist.name if ep.dist else 'unknown'})"), found)
+                dist = ep.dist.name if ep.dist else None
+                self.add(Entry(ep.name, ep.value, origin=f"plugin ({dist or 'unknown'})", distribution=dist), found)
             self._entries = found
         return self._entries
 

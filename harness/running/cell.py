@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from harness.contracts.provenance import method_provider
 from harness.contracts.record import (
     Artifacts,
     BaseModelInfo,
@@ -141,11 +142,15 @@ def base_record(spec: CellSpec, task: Any, method: Any, env: dict[str, Any], run
     from harness.records.environment import harness_info
 
     task_spec = task.spec  # the instance's: its metrics may depend on the options
+    provider = method_provider(method.name)
+    if provider is not None:  # the plugin's distribution is listed with the packages the run used
+        env = {**env, "packages": {**env.get("packages", {}), provider.distribution: provider.version}}
     return ResultRecord(
         run_id=run_id, created_at=datetime.now(timezone.utc), status=status, harness=HarnessInfo(**harness_info()),
         task=TaskInfo(name=task_spec.name, version=task_spec.version, family=task_spec.family, split=spec.split,
                       spec_hash=task_spec.spec_hash(), options=task.options_dict(), protocol=task.protocol()),
-        method=MethodInfo(name=method.name, version=method.version, family=method.family, params=method.params_dict()),
+        method=MethodInfo(name=method.name, version=method.version, family=method.family, params=method.params_dict(),
+                          provider=provider),
         config=RunConfig(seed=spec.seed, limit=spec.limit, sample_ids=spec.sample_ids, device=env["device"],
                          warmups=spec.warmups, repeats=spec.repeats, command=""),
         main_metric=task_spec.main_metric, environment=env,
