@@ -23,12 +23,32 @@ def parse_kv(pairs: list[str], flag: str) -> dict[str, Any]:
         if not sep or not key:
             raise HarnessError(f"{flag} expects KEY=VALUE, got {pair!r}: for example {flag} budget=0.5")
         if key in result:
-            raise HarnessError(f"{flag} {key} is given twice: give each key once (for several values, run once per value)")
+            raise HarnessError(f"{flag} {key} is given twice: give each key once (for several values: --sweep {key}=V1,V2)")
         try:
             result[key] = json.loads(value)
         except ValueError:
             result[key] = value
     return result
+
+
+def parse_sweeps(pairs: list[str]) -> dict[str, list[Any]]:
+    """--sweep KEY=V1,V2,...: each key's values in order, read as one JSON list when they parse ([256],[512] are two
+    lists), else as comma-separated strings."""
+    found: dict[str, list[Any]] = {}
+    for pair in pairs:
+        key, sep, values = pair.partition("=")
+        if not sep or not key or not values:
+            raise HarnessError(f"--sweep expects KEY=V1,V2, got {pair!r}: for example --sweep budget=0.25,0.5,0.75")
+        if key in found:
+            raise HarnessError(f"--sweep {key} is given twice: list all its values once, e.g. --sweep {key}=V1,V2")
+        try:
+            parsed = json.loads(f"[{values}]")
+        except ValueError:
+            parsed = [v.strip() for v in values.split(",")]
+        if len({json.dumps(v, sort_keys=True) for v in parsed}) != len(parsed):
+            raise HarnessError(f"--sweep {key} repeats a value: give each value once")
+        found[key] = parsed
+    return found
 
 
 def described(registry: Any, name: str) -> tuple[str, str]:
@@ -89,8 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     methods, models = split_list(args.method), split_list(args.model)
     common = dict(dtype=args.dtype, split=args.split, limit=args.limit, seed=args.seed, device=args.device,
                   warmups=args.warmups, repeats=args.repeats, out=str(args.out), resume=args.resume)
+    sweeps = parse_sweeps(args.sweep)
     specs, notes = plan_grid(methods, split_list(args.task), models, parse_kv(args.method_arg, "--method-arg"),
-                             parse_kv(args.task_arg, "--task-arg"), common)
+                             parse_kv(args.task_arg, "--task-arg"), common, sweeps)
     for line in notes:
         console.print(line)
     if any(TASKS.get(s.task).spec.uses_model for s in specs):
@@ -104,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not specs:
             ensure_dir(args.out)  # an empty shard is still a results folder, for `harness merge`
             return 0
-    grid = len(methods) > 1 or len(models) > 1 or shard is not None or args.executor == "ray"
+    grid = len(methods) > 1 or len(models) > 1 or bool(sweeps) or shard is not None or args.executor == "ray"
     ray_options = RayOptions(address=args.address, cpus_per_cell=args.cpus_per_cell or 1.0,
                              gpus_per_cell=args.gpus_per_cell or 0.0)
     outcomes = run(specs, skip_complete=grid and not args.rerun, executor=args.executor, ray_options=ray_options)
@@ -390,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--method-arg", action="append", default=[], metavar="KEY=VALUE", help="method hyperparameter, e.g. budget=0.25")
     p.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE", help="task option, e.g. mode=stream")
+    p.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2", help="a grid over a method parameter or "
+                   "task option: one cell per value, e.g. budget=0.25,0.5 (repeatable: every combination)")
     p.add_argument("--rerun", action="store_true", help="in a grid, run cells again even if a complete record exists")
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N of the grid (split by configuration hash)")
     p.add_argument("--executor", default="local", help="local (default: one cell after another here) or ray")

@@ -290,8 +290,26 @@ def test_a_key_given_twice_or_a_list_of_values_is_one_line(tmp_path):
     one_line_error(harness_cli("run", "--method", "lacache", "--method-arg", "budget=0.25", "--method-arg", "budget=0.75",
                                "--out", out), "--method-arg budget is given twice")
     one_line_error(harness_cli("run", "--method", "lacache", "--method-arg", "budget=0.25,0.75", "--out", out),
-                   "run once per value")
+                   "--sweep KEY=V1,V2")
+    one_line_error(harness_cli("run", "--method", "lacache", "--sweep", "budget=0.25", "--sweep", "budget=0.75",
+                               "--out", out), "--sweep budget is given twice")
+    one_line_error(harness_cli("run", "--method", "lacache", "--sweep", "budget=0.25,0.25", "--out", out), "repeats a value")
+    one_line_error(harness_cli("run", "--method", "lacache", "--sweep", "budget=0.25,0.5", "--method-arg", "budget=0.1",
+                               "--out", out), "both swept and set")
+    one_line_error(harness_cli("run", "--method", "lacache", "--sweep", "bogus=1,2", "--out", out), "takes 'bogus'")
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.json"))
+
+
+def test_a_sweep_is_one_cell_per_value_of_a_parameter_or_an_option():
+    from harness.running.grid import plan_grid
+
+    common = dict(split="offline", seed=0)
+    specs, _ = plan_grid(["lacache", "streamingllm"], ["passkey"], [], {"leading_tokens": 2}, {}, common,
+                         {"budget": [0.25, 0.5], "lengths": [[256], [512]]})
+    got = sorted((s.method, s.method_params["budget"], s.task_options["lengths"][0]) for s in specs)
+    assert len(got) == 8 and got[0] == ("lacache", 0.25, 256) and got[-1] == ("streamingllm", 0.5, 512)
+    assert all(s.method_params["leading_tokens"] == 2 for s in specs)  # the fixed argument joins every point
+    assert len({s.config_hash() for s in specs}) == 8  # each its own configuration: its own record and board row
 
 
 def test_list_describes_a_plugin_from_its_class(hostile_method):

@@ -483,3 +483,13 @@ def test_a_long_one_key_breakdown_is_drawn_as_lines_on_a_log_axis_when_it_spans_
     assert curve("ppl", [("a", short)], "perplexity", {"nll", "perplexity"}, str) is None  # few keys: a table instead
     two_keys = [{"depth": d, "length": 1, "exact_match": 1.0} for d in range(10)] + [{"depth": 0, "length": 2, "exact_match": 0.0}]
     assert curve("em", [("a", two_keys)], "exact_match", {"exact_match"}, str) is None
+
+
+def test_a_swept_run_is_labelled_by_the_values_it_changed():
+    from harness.site.board_table import LABEL_PARAMS_CHARS, run_label
+
+    assert run_label("lacache", {"budget": None, "leading_tokens": 4, "span": 16, "overlap": 0}) == "lacache"
+    assert run_label("lacache", {"budget": 0.25, "leading_tokens": 4, "span": 16, "overlap": 0}) == "lacache budget=0.25"
+    assert run_label("lacache", {"budget": 0.25, "span": 8}) == "lacache budget=0.25 span=8"
+    long = run_label("not_installed", {"x" * 80: 1})  # a method not installed here: every parameter counts
+    assert long.startswith("not_installed x") and long.endswith("…") and len(long) == len("not_installed ") + LABEL_PARAMS_CHARS

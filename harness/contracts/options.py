@@ -24,5 +24,5 @@ def parse_options(model: type[BaseModel], values: dict[str, Any], what: str) -> 
         where = ".".join(str(p) for p in first["loc"]) or "options"
         allowed = ", ".join(model.model_fields) or "none"
         given = values.get(str(first["loc"][0])) if first["loc"] else None
-        several = " (one value per run: for several, run once per value)" if isinstance(given, str) and "," in given else ""
+        several = " (one value per cell: for several, --sweep KEY=V1,V2)" if isinstance(given, str) and "," in given else ""
         raise HarnessError(f"bad {what} option {where!r}: {first['msg']}{several} (accepted options: {allowed})") from None

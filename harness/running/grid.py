@@ -3,6 +3,7 @@ and which of its cells are already complete."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,22 +100,40 @@ def accepted_subset(options: dict[str, Any], fields: dict[str, set[str]], flag: 
     return {name: {k: v for k, v in options.items() if k in f} for name, f in fields.items()}
 
 
+def sweep_points(sweeps: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the swept values (one empty point when nothing is swept), in the order given."""
+    keys = list(sweeps)
+    return [dict(zip(keys, values)) for values in itertools.product(*(sweeps[k] for k in keys))]
+
+
 def plan_grid(methods: list[str], tasks: list[str], models: list[str], method_args: dict[str, Any],
-              task_args: dict[str, Any], common: dict[str, Any]) -> tuple[list[CellSpec], list[str]]:
-    """Every cell of methods x tasks x models, method and task options applied where they are accepted; a task that
-    uses no model gets one cell whatever the models. Returns the cells in a stable order and the skipped pairs."""
+              task_args: dict[str, Any], common: dict[str, Any],
+              sweeps: dict[str, list[Any]] | None = None) -> tuple[list[CellSpec], list[str]]:
+    """Every cell of methods x tasks x models x swept values, method and task options applied where they are accepted
+    (a swept key is a method parameter where a method of the grid takes it, else a task option); a task that uses no
+    model gets one cell whatever the models. Returns the cells in a stable order and the skipped pairs."""
     pairs, notes = plan_pairs(methods, tasks)
     planned = list(dict.fromkeys(t for _, t in pairs))
-    task_options = accepted_subset(task_args, {t: set(TASKS.get(t).Options.model_fields) for t in planned}, "task")
     used = list(dict.fromkeys(m for m, _ in pairs))
-    params = accepted_subset(method_args, {m: set(METHODS.get(m).Params.model_fields) for m in used}, "method")
+    method_fields = {m: set(METHODS.get(m).Params.model_fields) for m in used}
+    task_fields = {t: set(TASKS.get(t).Options.model_fields) for t in planned}
+    for key in sweeps or {}:
+        if key in method_args or key in task_args:
+            raise HarnessError(f"{key} is both swept and set (--sweep and --method-arg/--task-arg): give it once")
+        if not any(key in f for f in (*method_fields.values(), *task_fields.values())):
+            raise HarnessError(f"--sweep {key}: no method or task in this run takes {key!r} (see `harness list`)")
     specs: dict[str, CellSpec] = {}
-    for method, task in pairs:
-        for model in (models or [None]) if TASKS.get(task).spec.uses_model else [None]:
-            for options in TASKS.get(task).expand(task_options[task]):
-                spec = CellSpec(task=task, task_options=options, method=method, method_params=params[method],
-                                model=model, **common)
-                specs.setdefault(spec.config_hash(), spec)
+    for point in sweep_points(sweeps or {}):
+        to_methods = {k: v for k, v in point.items() if any(k in f for f in method_fields.values())}
+        task_options = accepted_subset({**task_args, **{k: v for k, v in point.items() if k not in to_methods}},
+                                       task_fields, "task")
+        params = accepted_subset({**method_args, **to_methods}, method_fields, "method")
+        for method, task in pairs:
+            for model in (models or [None]) if TASKS.get(task).spec.uses_model else [None]:
+                for options in TASKS.get(task).expand(task_options[task]):
+                    spec = CellSpec(task=task, task_options=options, method=method, method_params=params[method],
+                                    model=model, **common)
+                    specs.setdefault(spec.config_hash(), spec)
     return list(specs.values()), notes
 
 

@@ -20,7 +20,7 @@ from harness.checks.validation_receipt import trusted
 from harness.contracts.record import ResultRecord
 from harness.contracts.registry import TASKS
 from harness.errors import HarnessError
-from harness.records.board_key import board_key, canonical, canonical_options, canonical_params
+from harness.records.board_key import board_key, canonical, canonical_options, canonical_params, distinct_params
 from harness.records.store import load_record, record_paths, safe_name
 
 CONFIG_KEYS = ["board", "method", "params_key"]
@@ -70,6 +70,19 @@ def vetted(results: Path, receipt: Path | None = None) -> Vetted:
     return found
 
 
+LABEL_PARAMS_CHARS = 40  # a label's parameter text beyond this is cut (the parameters column has them whole)
+
+
+def run_label(method: str, params: dict[str, object]) -> str:
+    """The method, with the parameters that differ from its installed defaults (a sweep's values), as plots and
+    heatmaps name a run: `lacache budget=0.25`."""
+    distinct = distinct_params(method, params)
+    if not distinct:
+        return method
+    text = " ".join(f"{key}={canonical(value)}" for key, value in sorted(distinct.items()))
+    return f"{method} {text if len(text) <= LABEL_PARAMS_CHARS else text[:LABEL_PARAMS_CHARS - 1] + '…'}"
+
+
 def record_row(item: LoadedRecord) -> dict[str, object]:
     """One flat row per record: identity, setting, main metric with interval, other metrics, memory, latency p50s."""
     r = item.record
@@ -83,7 +96,7 @@ def record_row(item: LoadedRecord) -> dict[str, object]:
         "hardware": str(r.environment.get("hardware_key", "unknown")), "split": r.task.split,
         "limit": r.config.limit if r.config.limit is not None else -1,
         "options_key": canonical(canonical_options(r.task.name, r.task.options)), "board": board_key(r).id(),
-        "params_key": canonical(canonical_params(r.method.name, r.method.params)), "seed": r.config.seed, "status": r.status, "error": r.error or "", "stale": stale_text(r),
+        "params_key": canonical(canonical_params(r.method.name, r.method.params)), "label": run_label(r.method.name, r.method.params), "seed": r.config.seed, "status": r.status, "error": r.error or "", "stale": stale_text(r),
         "main_metric": r.main_metric, "value": main.value if main else None,
         "ci_low": main.ci95[0] if main and main.ci95 else None, "ci_high": main.ci95[1] if main and main.ci95 else None,
         "higher_is_better": main.higher_is_better if main else True, "n": main.n if main else None,

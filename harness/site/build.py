@@ -50,7 +50,7 @@ SITE_MARKER = ".harness-site"
 RUNS_PER_PROCESS = 100  # run pages written in one process before a second one pays for itself
 SAMPLES_PER_PAGE = 50  # rows a samples page shows at a time (paged in the browser)
 SAMPLES_GLOBAL = "HARNESS_SAMPLES"  # runs/<run>/samples.js sets window.HARNESS_SAMPLES to base64 of gzipped JSON
-DOWNLOAD_COLUMNS = ["rank", "tied", "rank_note", "method", "model", "dtype", "hardware", "split", "limit", "status", "stale", "standing", "main_metric", "value",
+DOWNLOAD_COLUMNS = ["rank", "tied", "rank_note", "method", "label", "model", "dtype", "hardware", "split", "limit", "status", "stale", "standing", "main_metric", "value",
                     "ci_low", "ci_high", "n", "reference", "delta", "delta_low", "delta_high", "delta_how",
                     "memory_ratio", "memory_what", "latency_ratio", "latency_what", "peak_memory_bytes", "memory_scope", "kv_answering_bytes", "kv_peak_bytes",
                     "parameter_bytes", "throughput", "throughput_unit",
@@ -286,7 +286,7 @@ class SiteBuilder:
     def heatmaps(self, board: pd.DataFrame, metric: str, higher: bool) -> list[Any]:
         """Each breakdown: methods as lines over one numeric key with many values (plots.curve), else methods side by
         side when one key is fixed on the board, else one map per method."""
-        ranked = [(row["method"], self.by_run[row["run_id"]].record) for row in rows_of(board[rankable(board)])]
+        ranked = [(row["label"], self.by_run[row["run_id"]].record) for row in rows_of(board[rankable(board)])]
         maps = []
         for name in dict.fromkeys(n for _, record in ranked for n in record.breakdowns):
             label = name.removeprefix("by_").replace("_", " x ")

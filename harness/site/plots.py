@@ -123,7 +123,7 @@ def scatter(title: str, x_label: str, y_label: str, rows: list[dict[str, Any]], 
     """Rows with `value` (and `ci_low`/`ci_high`), `x_key`, `method`, `run_page`; None when no row has both coordinates.
     Rows with a value but no `x_key` are listed in `missing`, never dropped silently."""
     drawn = [r for r in rows if finite(r.get(x_key)) and finite(r.get("value"))]
-    missing = sorted({str(r["method"]) for r in rows if finite(r.get("value")) and not finite(r.get(x_key))})
+    missing = sorted({str(r.get("label") or r["method"]) for r in rows if finite(r.get("value")) and not finite(r.get(x_key))})
     if not drawn:
         return None
     xs = [float(r[x_key]) for r in drawn]
@@ -133,7 +133,7 @@ def scatter(title: str, x_label: str, y_label: str, rows: list[dict[str, Any]], 
     x_axis = Axis(xs, MARGIN_LEFT, WIDTH - MARGIN_RIGHT, allow_log=True, kind=x_kind)
     front = pareto_front(xs, ys, higher_is_better)
     points = [
-        PlotPoint(x_axis(x), y_axis(y), r["method"], f"{r['method']}: {y_label} {y_fmt(y)}"
+        PlotPoint(x_axis(x), y_axis(y), r.get("label") or r["method"], f"{r.get('label') or r['method']}: {y_label} {y_fmt(y)}"
                   + (f" [{y_fmt(r['ci_low'])}, {y_fmt(r['ci_high'])}]" if finite(r.get("ci_low")) else "")
                   + f", {x_label} {x_fmt(x)}", r["run_page"], i in front,
                   y_axis(float(r["ci_low"])) if finite(r.get("ci_low")) else None,
