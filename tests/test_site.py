@@ -493,3 +493,37 @@ def test_a_swept_run_is_labelled_by_the_values_it_changed():
     assert run_label("lacache", {"budget": 0.25, "span": 8}) == "lacache budget=0.25 span=8"
     long = run_label("not_installed", {"x" * 80: 1})  # a method not installed here: every parameter counts
     assert long.startswith("not_installed x") and long.endswith("…") and len(long) == len("not_installed ") + LABEL_PARAMS_CHARS
+
+
+def test_the_home_matrix_shows_every_run_even_off_the_main_board():
+    from harness.site.build import rows_of
+    from harness.site.home_matrix import matrices
+
+    def row(label, board, value, **extra):
+        return {"current": True, "hardware": "cpu-2c-test", "family": "long_context", "task": "passkey", "board": board,
+                "label": label, "method_page": label.split()[0], "main_metric": "exact_match", "higher_is_better": True,
+                "reference": "full", "task_page": "passkey", "status": "complete", "value": value, "delta_how": "paired",
+                "delta": value - 0.9, "delta_low": value - 1.0, "delta_high": value - 0.8, "memory_ratio": 0.5,
+                "latency_ratio": 1.3, "latency_unstable": True, **extra}
+
+    frame = pd.DataFrame([row("full", "main", 0.9, delta_how="reference"), row("snapkv", "main", 0.5),
+                          row("lacache budget=0.25", "main", 0.4), row("lacache budget=0.75", "main", 0.7),
+                          row("knorm", "limit8", 0.2), row("full", "limit8", 0.8)])
+    [matrix] = matrices(frame, rows_of)["cpu-2c-test"]
+    rows = {label: cells[0] for label, _, cells in matrix.rows}
+    assert set(rows) == {"full", "snapkv", "lacache budget=0.25", "lacache budget=0.75", "knorm"}  # one row per swept value
+    assert rows["knorm"].elsewhere == "tasks/passkey.html#board-limit8"  # only on a smaller board: shown, marked
+    assert rows["full"].elsewhere is None and rows["full"].row["value"] == 0.9  # the main board's run wins
+    assert matrix.tasks[0].href == "tasks/passkey.html#board-main"
+
+
+def test_a_latency_ratio_from_unstable_timings_is_flagged_either_side():
+    from harness.site.versus_reference import ratio, unstable
+
+    keys = [("latency:ttft", "ttft p50")]
+    row = pd.Series({"latency:ttft": 1.5, "unstable:ttft": False})
+    ref = pd.Series({"latency:ttft": 2.0, "unstable:ttft": True})
+    value, what, key = ratio(row, ref, keys)
+    assert (value, what, key) == (0.75, "ttft p50", "latency:ttft")
+    assert not unstable(row, key) and unstable(ref, key)  # the reference's timings make the ratio unstable
+    assert not unstable(pd.Series({"latency:ttft": 1.0}), key) and not unstable(row, "")  # older frames: no flag, no claim

@@ -114,6 +114,7 @@ def record_row(item: LoadedRecord) -> dict[str, object]:
         row[f"metric:{r.main_metric}_vs_{r.comparison.reference}"] = paired.difference
     for scope, stats in r.performance.latency.items():
         row[f"latency:{scope}"] = stats.p50
+        row[f"unstable:{scope}"] = stats.unstable
     return row
 
 

@@ -52,7 +52,7 @@ SAMPLES_PER_PAGE = 50  # rows a samples page shows at a time (paged in the brows
 SAMPLES_GLOBAL = "HARNESS_SAMPLES"  # runs/<run>/samples.js sets window.HARNESS_SAMPLES to base64 of gzipped JSON
 DOWNLOAD_COLUMNS = ["rank", "tied", "rank_note", "method", "label", "model", "dtype", "hardware", "split", "limit", "status", "stale", "standing", "main_metric", "value",
                     "ci_low", "ci_high", "n", "reference", "delta", "delta_low", "delta_high", "delta_how",
-                    "memory_ratio", "memory_what", "latency_ratio", "latency_what", "peak_memory_bytes", "memory_scope", "kv_answering_bytes", "kv_peak_bytes",
+                    "memory_ratio", "memory_what", "latency_ratio", "latency_what", "latency_unstable", "peak_memory_bytes", "memory_scope", "kv_answering_bytes", "kv_peak_bytes",
                     "parameter_bytes", "throughput", "throughput_unit",
                     "created_at", "run_id", "seed", "params_key", "options_key", "error"]
 

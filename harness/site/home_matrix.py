@@ -1,6 +1,8 @@
 """The home page's method x task matrices, one per hardware key and task family: on each task's main board (the one with the most
-current runs), each method's change in the main metric against the task's reference, and its memory and latency
-as ratios to the reference's, each with a verdict that colours the cell."""
+current runs), each run's change in the main metric against the task's reference, and its memory and latency
+as ratios to the reference's, each with a verdict that colours the cell. A row is a method with its changed
+parameters (a sweep's values make rows of their own); a row with no run on a task's main board shows its run on
+the board of that task where it has one (the fullest such board), marked as on another board, so no run vanishes."""
 
 from __future__ import annotations
 
@@ -51,12 +53,13 @@ class MatrixTask:
 
 @dataclass
 class MatrixCell:
-    """One method on one task's main board."""
+    """One run on a task: on its main board, or (`elsewhere`, with that board's link) on another one."""
 
     row: dict[str, Any]
     accuracy: str
     memory: str
     latency: str
+    elsewhere: str | None = None
 
 
 @dataclass
@@ -69,32 +72,36 @@ class Matrix:
     rows: list[tuple[str, str, list[MatrixCell | None]]] = field(default_factory=list)  # (method, page, cells)
 
 
-def main_board(runs: pd.DataFrame) -> pd.DataFrame:
-    """The board with the most current runs (the first in frame order on a tie)."""
+def boards_by_size(runs: pd.DataFrame) -> list[str]:
+    """A task's boards, the one with the most current runs first (frame order on a tie)."""
     counts = runs["board"].value_counts(sort=False)
-    return runs[runs["board"] == counts.idxmax()]
+    return sorted(counts.index, key=lambda board: -counts[board])
 
 
 def matrices(frame: pd.DataFrame, rows_of) -> dict[str, list[Matrix]]:
-    """Per hardware key, one matrix per family, tasks and methods in name order; `rows_of` turns a frame into rows."""
+    """Per hardware key, one matrix per family, tasks and rows in name order; `rows_of` turns a frame into rows."""
     current = frame[frame["current"]]
     out: dict[str, list[Matrix]] = {}
     for (hardware, family), on_hw in current.groupby(["hardware", "family"]):
         matrix = Matrix(str(hardware), str(family))
         cells: dict[tuple[str, str], MatrixCell] = {}
         for task, runs in on_hw.groupby("task"):
-            board = main_board(runs)
-            first = board.iloc[0]
+            boards = boards_by_size(runs)
+            first = runs[runs["board"] == boards[0]].iloc[0]
+            href = lambda board: f"tasks/{first['task_page']}.html#board-{board}"
             matrix.tasks.append(MatrixTask(str(task), str(first["main_metric"]), bool(first["higher_is_better"]),
-                                           first.get("reference"), f"tasks/{first['task_page']}.html#board-{first['board']}"))
-            for row in rows_of(board):
-                if row["status"] == "complete" and row.get("value") is not None:
-                    cells[(row["method"], str(task))] = MatrixCell(row, verdict(row), cost_verdict(row.get("memory_ratio")),
-                                                                   cost_verdict(row.get("latency_ratio")))
-        methods = sorted({(str(m), str(p)) for m, p in zip(on_hw["method"], on_hw["method_page"])})
-        for method, page in methods:
-            line = [cells.get((method, t.task)) for t in matrix.tasks]
+                                           first.get("reference"), href(boards[0])))
+            for board in boards:  # the main board first: a row takes its first board with a complete run
+                for row in rows_of(runs[runs["board"] == board]):
+                    key = (str(row["label"]), str(task))
+                    if row["status"] == "complete" and row.get("value") is not None and key not in cells:
+                        cells[key] = MatrixCell(row, verdict(row), cost_verdict(row.get("memory_ratio")),
+                                                cost_verdict(row.get("latency_ratio")),
+                                                None if board == boards[0] else href(board))
+        labels = sorted({(str(label), str(page)) for label, page in zip(on_hw["label"], on_hw["method_page"])})
+        for label, page in labels:
+            line = [cells.get((label, t.task)) for t in matrix.tasks]
             if any(line):
-                matrix.rows.append((method, page, line))
+                matrix.rows.append((label, page, line))
         out.setdefault(str(hardware), []).append(matrix)
     return out

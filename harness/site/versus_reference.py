@@ -33,7 +33,7 @@ from harness.statistics.resampling import UnitStatistic, paired_difference
 MEMORY_KEYS = (("kv_answering_bytes", "KV cache while answering"), ("peak_memory_bytes", "peak memory"))
 LOGS_KEPT = 4  # samples logs a process keeps read (a board's reference and the runs in hand)
 VERSUS_COLUMNS = ["reference", "reference_kind", "delta", "delta_low", "delta_high", "delta_how", "delta_n",
-                  "memory_ratio", "memory_what", "latency_ratio", "latency_what"]
+                  "memory_ratio", "memory_what", "latency_ratio", "latency_what", "latency_unstable"]
 
 
 def reference_of(task: str) -> ReferenceSpec | None:
@@ -63,18 +63,26 @@ class Versus:
     memory_what: str = ""
     latency_ratio: float | None = None
     latency_what: str = ""
+    latency_unstable: bool = False  # either run's timings of that scope failed pyperf's stability checks
 
 
 def present(value: Any) -> bool:
     return value is not None and value is not pd.NA and not (isinstance(value, float) and math.isnan(value))
 
 
-def ratio(row: pd.Series, ref: pd.Series, keys: list[tuple[str, str]]) -> tuple[float | None, str]:
-    """The first cost both runs have (the reference's above zero), as this run's over the reference's."""
+def ratio(row: pd.Series, ref: pd.Series, keys: list[tuple[str, str]]) -> tuple[float | None, str, str]:
+    """The first cost both runs have (the reference's above zero), as this run's over the reference's, with its label
+    and column."""
     for key, what in keys:
         if key in row and present(row[key]) and present(ref[key]) and float(ref[key]) > 0:
-            return float(row[key]) / float(ref[key]), what
-    return None, ""
+            return float(row[key]) / float(ref[key]), what, key
+    return None, "", ""
+
+
+def unstable(row: pd.Series, key: str) -> bool:
+    """Whether the run's latency column `key` (latency:SCOPE) comes from timings pyperf's checks flag unstable."""
+    flag = row.get(key.replace("latency:", "unstable:", 1)) if key else None
+    return bool(flag) if present(flag) else False
 
 
 def latency_keys(board: pd.DataFrame, latency: str | None) -> list[tuple[str, str]]:
@@ -202,8 +210,9 @@ def board_versus(board: pd.DataFrame, spec: ReferenceSpec, by_run: dict[str, Loa
             found = Versus(spec.method, spec.kind, float(row["value"]) - float(ref["value"]), delta_how="unpaired")
             pairs.append(Pair(i, by_run[str(row["run_id"])], by_run[str(ref["run_id"])], str(row["main_metric"]),
                               float(row["value"]), float(ref["value"])))
-        found.memory_ratio, found.memory_what = ratio(row, ref, list(MEMORY_KEYS))
-        found.latency_ratio, found.latency_what = ratio(row, ref, lat_keys)
+        found.memory_ratio, found.memory_what, _ = ratio(row, ref, list(MEMORY_KEYS))
+        found.latency_ratio, found.latency_what, key = ratio(row, ref, lat_keys)
+        found.latency_unstable = unstable(row, key) or unstable(ref, key)
         out[i] = found
     return out
 
