@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny random Llama saved as a local model folder (with the embedded model's tokenizer)."""
+"""Shared helpers; the tiny model fixtures (`tiny_model_dir`, `tiny_llm`) come from harness's pytest plugin, harness.testing."""
 
 from __future__ import annotations
 
@@ -8,42 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def tokenizer():
-    from transformers import AutoTokenizer
-
-    from harness.contracts.causal_lm import embedded_gguf
-
-    gguf = embedded_gguf()
-    return AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
-    """A 4-layer random Llama (GQA, RoPE) with SmolLM2's tokenizer, loadable with --model <folder>."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=4,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=8192,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True)
-    model = LlamaForCausalLM(config).eval()
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def tiny_llm(tiny_model_dir):
-    from harness.contracts.causal_lm import load_causal_lm
-
-    return load_causal_lm(str(tiny_model_dir), "cpu")
+def tokenizer(tiny_tokenizer):
+    """The embedded tokenizer (harness.testing's `tiny_tokenizer`; `tiny_model_dir` and `tiny_llm` come from there too)."""
+    return tiny_tokenizer
 
 
 def harness_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:

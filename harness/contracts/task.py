@@ -192,6 +192,13 @@ class Task(ABC):
         return [options]
 
     @classmethod
+    def conformance(cls, method_cls: type["Method"], params: dict[str, Any], runtime: "Runtime") -> list[str]:
+        """The protocol's own checks of a method (budgets, leading tokens, refusals; `harness.testing.check_method`
+        runs each task's once), one line per check passed; an AssertionError names the first that fails. None by
+        default: the generic checks (a deterministic run on a few samples) apply to every method."""
+        return []
+
+    @classmethod
     def accepts(cls, method_cls: type["Method"]) -> str | None:
         """Why this task cannot run a method of the right protocol (one line), or None when it can."""
         return None

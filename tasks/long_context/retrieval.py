@@ -29,6 +29,7 @@ from harness.contracts.record import KVCacheMemory, Throughput
 from harness.contracts.runtime import Runtime
 from harness.contracts.task import Measured, Sample, SplitSpec, Task
 from harness.errors import HarnessError
+from tasks.long_context.conformance import kv_policy_conformance
 from tasks.long_context.corpus import haystack_ids
 from tasks.long_context.kv import CompressContext, KVCachePolicy, Rope, bytes_per_token
 from tasks.long_context.local_data import read_items
@@ -239,6 +240,11 @@ class NeedleTask(Task):
 
     Options: ClassVar[type[BaseModel]] = RetrievalOptions
     _pinned: str | None = None  # what the local split read (file sha256 or dataset fingerprint)
+
+    @classmethod
+    def conformance(cls, method_cls: type[KVCachePolicy], params: dict[str, Any], runtime: Runtime) -> list[str]:
+        """Every KV-cache policy's checks (tasks.long_context.conformance)."""
+        return kv_policy_conformance(method_cls, params, runtime)
 
     def applied(self, log_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         return policy_applied([row["output"] for row in log_rows])
