@@ -32,8 +32,19 @@ class PlotPoint:
     label_at: Placed | None = None
 
 
+class Canvas:
+    """The size and plot area every SVG plot shares (the templates read them from the plot)."""
+
+    width = WIDTH
+    height = HEIGHT
+    plot_left = MARGIN_LEFT
+    plot_bottom = HEIGHT - MARGIN_BOTTOM
+    plot_top = MARGIN_TOP
+    plot_right = WIDTH - MARGIN_RIGHT
+
+
 @dataclass
-class Scatter:
+class Scatter(Canvas):
     """A main-metric-vs-cost scatter: Pareto staircase, interval bars, a chance line, and what could not be drawn."""
 
     title: str
@@ -46,12 +57,6 @@ class Scatter:
     chance: tuple[float, str] | None = None  # (y pixel, label)
     missing: list[str] = field(default_factory=list)  # methods with no value on the x axis
     unlabelled: list[str] = field(default_factory=list)  # points whose label had no free spot (hover shows them)
-    width: int = WIDTH
-    height: int = HEIGHT
-    plot_left: int = MARGIN_LEFT
-    plot_bottom: int = HEIGHT - MARGIN_BOTTOM
-    plot_top: int = MARGIN_TOP
-    plot_right: int = WIDTH - MARGIN_RIGHT
 
 
 def unit_for(kind: str, largest: float) -> tuple[float, str]:
@@ -252,7 +257,7 @@ class CurveLine:
 
 
 @dataclass
-class Curve:
+class Curve(Canvas):
     """A one-key numeric breakdown (e.g. perplexity by token position) with one line per method."""
 
     title: str
@@ -261,12 +266,6 @@ class Curve:
     lines: list[CurveLine]
     x_ticks: list[tuple[float, str]]
     y_ticks: list[tuple[float, str]]
-    width: int = WIDTH
-    height: int = HEIGHT
-    plot_left: int = MARGIN_LEFT
-    plot_bottom: int = HEIGHT - MARGIN_BOTTOM
-    plot_top: int = MARGIN_TOP
-    plot_right: int = WIDTH - MARGIN_RIGHT
 
 
 def curve(title: str, per_method: list[tuple[str, list[dict[str, Any]]]], metric: str, metric_names: set[str],
