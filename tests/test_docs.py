@@ -76,7 +76,7 @@ def test_markers_are_filled_or_refused_in_one_line(tmp_path):
     with pytest.raises(HarnessError, match="not a registered task"):
         render("<!-- harness:results no_such_task -->", empty)
     claims = render("<!-- harness:claims long_context -->", empty)
-    assert "LaCache" in claims and claims.count("**untested**: no board holds these runs yet") == 3
+    assert "LaCache" in claims and claims.count("**untested**: no board holds these runs yet") == 5
     with pytest.raises(HarnessError, match="has no claims.json"):
         render("<!-- harness:claims no_such_family -->", empty)
 

@@ -109,7 +109,13 @@ def records(out: Path) -> list[dict]:
 
 
 def sizes(out: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_size for p in out.rglob(f"*{SAMPLES_SUFFIX}")}
+    found = {}
+    for path in out.rglob(f"*{SAMPLES_SUFFIX}"):
+        try:
+            found[path.name] = path.stat().st_size
+        except FileNotFoundError:  # a finished run's log is compressed (and removed) between the listing and here
+            continue
+    return found
 
 
 def wait_for(proc: subprocess.Popen, ready, timeout: float = 90.0) -> list[int]:

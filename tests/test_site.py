@@ -485,14 +485,18 @@ def test_a_long_one_key_breakdown_is_drawn_as_lines_on_a_log_axis_when_it_spans_
     assert curve("em", [("a", two_keys)], "exact_match", {"exact_match"}, str) is None
 
 
-def test_a_swept_run_is_labelled_by_the_values_it_changed():
-    from harness.site.board_table import LABEL_PARAMS_CHARS, run_label
+def test_a_swept_run_is_labelled_by_the_values_that_tell_it_apart():
+    from harness.site.board_table import LABEL_PARAMS_CHARS, label_runs, run_label
 
-    assert run_label("lacache", {"budget": None, "leading_tokens": 4, "span": 16, "overlap": 0}) == "lacache"
-    assert run_label("lacache", {"budget": 0.25, "leading_tokens": 4, "span": 16, "overlap": 0}) == "lacache budget=0.25"
-    assert run_label("lacache", {"budget": 0.25, "span": 8}) == "lacache budget=0.25 span=8"
-    long = run_label("not_installed", {"x" * 80: 1})  # a method not installed here: every parameter counts
-    assert long.startswith("not_installed x") and long.endswith("…") and len(long) == len("not_installed ") + LABEL_PARAMS_CHARS
+    def row(method, board, params, current=True):
+        return {"method": method, "board": board, "params_key": json.dumps(params, sort_keys=True), "current": current}
+
+    frame = pd.DataFrame([row("lacache", "a", {"budget": 0.25, "span": 16}), row("lacache", "a", {"budget": 0.75, "span": 16}),
+                          row("full", "a", {"budget": 0.5}), row("lacache", "b", {"budget": 0.25, "span": 16}),
+                          row("lacache", "a", {"budget": 0.5, "span": 16}, current=False)])
+    assert label_runs(frame).tolist() == ["lacache budget=0.25", "lacache budget=0.75", "full", "lacache", "lacache"]
+    long = run_label("m", {"x" * 80: 1})
+    assert long.startswith("m x") and long.endswith("…") and len(long) == len("m ") + LABEL_PARAMS_CHARS
 
 
 def test_the_home_matrix_shows_every_run_even_off_the_main_board():

@@ -20,7 +20,7 @@ from harness.checks.validation_receipt import trusted
 from harness.contracts.record import ResultRecord
 from harness.contracts.registry import TASKS
 from harness.errors import HarnessError
-from harness.records.board_key import board_key, canonical, canonical_options, canonical_params, distinct_params
+from harness.records.board_key import board_key, canonical, canonical_options, canonical_params
 from harness.records.store import load_record, record_paths, safe_name
 
 CONFIG_KEYS = ["board", "method", "params_key"]
@@ -73,14 +73,28 @@ def vetted(results: Path, receipt: Path | None = None) -> Vetted:
 LABEL_PARAMS_CHARS = 40  # a label's parameter text beyond this is cut (the parameters column has them whole)
 
 
-def run_label(method: str, params: dict[str, object]) -> str:
-    """The method, with the parameters that differ from its installed defaults (a sweep's values), as plots and
-    heatmaps name a run: `lacache budget=0.25`."""
-    distinct = distinct_params(method, params)
-    if not distinct:
+def run_label(method: str, shown: dict[str, object]) -> str:
+    """The method with the parameters that tell its runs apart (a sweep's values), as tables, plots and heatmaps name a
+    run: `lacache budget=0.25`; the text is cut at LABEL_PARAMS_CHARS."""
+    if not shown:
         return method
-    text = " ".join(f"{key}={canonical(value)}" for key, value in sorted(distinct.items()))
+    text = " ".join(f"{key}={canonical(value)}" for key, value in sorted(shown.items()))
     return f"{method} {text if len(text) <= LABEL_PARAMS_CHARS else text[:LABEL_PARAMS_CHARS - 1] + '…'}"
+
+
+def label_runs(frame: pd.DataFrame) -> pd.Series:
+    """Each row's label: its method, and where one board holds current runs of the method with different
+    parameters, the parameters whose values differ among those runs."""
+    labels = frame["method"].astype(str).copy()
+    for (_, method), group in frame[frame["current"]].groupby(["board", "method"]):
+        if group["params_key"].nunique() < 2:
+            continue
+        params = {index: json.loads(key) for index, key in group["params_key"].items()}
+        names = {name for p in params.values() for name in p}
+        varying = sorted(n for n in names if len({canonical(p.get(n)) for p in params.values()}) > 1)
+        for index, p in params.items():
+            labels[index] = run_label(str(method), {n: p.get(n) for n in varying})
+    return labels
 
 
 def record_row(item: LoadedRecord) -> dict[str, object]:
@@ -96,7 +110,7 @@ def record_row(item: LoadedRecord) -> dict[str, object]:
         "hardware": str(r.environment.get("hardware_key", "unknown")), "split": r.task.split,
         "limit": r.config.limit if r.config.limit is not None else -1,
         "options_key": canonical(canonical_options(r.task.name, r.task.options)), "board": board_key(r).id(),
-        "params_key": canonical(canonical_params(r.method.name, r.method.params)), "label": run_label(r.method.name, r.method.params), "seed": r.config.seed, "status": r.status, "error": r.error or "", "stale": stale_text(r),
+        "params_key": canonical(canonical_params(r.method.name, r.method.params)), "seed": r.config.seed, "status": r.status, "error": r.error or "", "stale": stale_text(r),
         "main_metric": r.main_metric, "value": main.value if main else None,
         "ci_low": main.ci95[0] if main and main.ci95 else None, "ci_high": main.ci95[1] if main and main.ci95 else None,
         "higher_is_better": main.higher_is_better if main else True, "n": main.n if main else None,
@@ -131,6 +145,7 @@ def records_frame(items: list[LoadedRecord]) -> pd.DataFrame:
     frame = pd.DataFrame([record_row(i) for i in items])
     newest = frame.groupby(CONFIG_KEYS, dropna=False)["created_at"].transform("max")
     frame["current"] = frame["created_at"] == newest
+    frame["label"] = label_runs(frame)
     return frame.sort_values(["task", "board", "method", "created_at"], ascending=[True, True, True, False]).reset_index(drop=True)
 
 
