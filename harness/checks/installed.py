@@ -69,10 +69,10 @@ def stale_reasons(record: ResultRecord) -> list[str]:
 
 
 def provenance_text(record: ResultRecord) -> str:
-    """Where the record's method came from, as one phrase: a plugin's distribution, version and commit, or built in."""
+    """Where a plugin method came from, as one phrase (distribution, version, commit); empty for a built-in method."""
     found = record.method.provider
     if found is None:
-        return f"built in (harness {record.harness.git_sha[:12]})"
+        return ""
     commit = f", commit {found.commit[:12]}{' with uncommitted changes' if found.dirty else ''}" if found.commit else ""
     return f"plugin {found.distribution} {found.version}{commit}" + (f" from {found.source}" if found.source else "")
 

@@ -192,7 +192,7 @@ class Checker:
             report.problems += [f"{path}: {line}" for line in missing]
             return report
         report.stale = stale_reasons(record)
-        report.plugin = provenance_text(record) if record.method.provider else ""
+        report.plugin = provenance_text(record)
         try:
             with rows_guard("checked"):  # this record fails, the others go on
                 report.problems += self._problems(record, path, deep)

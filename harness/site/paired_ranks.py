@@ -27,7 +27,7 @@ from harness.records.paired import mcnemar_p
 from harness.site.board_table import LoadedRecord, current_complete
 from harness.site.versus_reference import Comparer
 from harness.statistics.intervals import BOOTSTRAP_RESAMPLES
-from harness.statistics.resampling import BLOCK, unit_counts
+from harness.statistics.resampling import counts_in_blocks
 
 RANK_ALPHA = 0.05  # family-wise error over one board's pairs
 MOST_DISTINCT = 300  # distinct samples logs one board ranks: its pairs grow with their square
@@ -79,10 +79,7 @@ def resample_run(item: LoadedRecord, seed: int = 0) -> Resampled:
     names = sorted(set(map(str, unit.units)))
     position = {name: i for i, name in enumerate(names)}
     columns = [position[str(u)] for u in unit.units]
-    blocks = []
-    for start in range(0, BOOTSTRAP_RESAMPLES, BLOCK):
-        draws = rng.integers(0, len(names), (min(BLOCK, BOOTSTRAP_RESAMPLES - start), len(names)))
-        blocks.append(unit.statistic(unit_counts(draws, len(names)).astype(float)[:, columns]))
+    blocks = [unit.statistic(counts[:, columns]) for counts in counts_in_blocks(len(names), rng)]
     return Resampled(universe_key("units", names), float(value), np.concatenate(blocks))
 
 

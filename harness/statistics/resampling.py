@@ -9,7 +9,7 @@ runs pairs the bootstrap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +48,14 @@ def unit_counts(draws: np.ndarray, count: int) -> np.ndarray:
     return np.bincount(offsets.ravel(), minlength=len(draws) * count).reshape(len(draws), count)
 
 
+def counts_in_blocks(units: int, rng: np.random.Generator, resamples: int = BOOTSTRAP_RESAMPLES) -> Iterator[np.ndarray]:
+    """Bootstrap resamples of `units` units as how often each is drawn (float [block, units]), in blocks of BLOCK: the
+    same draws as all at once, while statistics that widen the weights (one per prediction) stay small in memory and
+    no block is large enough to be mapped afresh from the system each time."""
+    for start in range(0, resamples, BLOCK):
+        yield unit_counts(rng.integers(0, units, (min(BLOCK, resamples - start), units)), units).astype(float)
+
+
 def paired_difference(mine: UnitStatistic, reference: UnitStatistic, seed: int = 0,
                       resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, tuple[float, float] | None]:
     """Mine minus the reference's metric, with a 95% percentile interval from a bootstrap that draws the same units
@@ -59,14 +67,8 @@ def paired_difference(mine: UnitStatistic, reference: UnitStatistic, seed: int =
     position = {unit: i for i, unit in enumerate(units)}
     mine_columns = [position[u] for u in mine.units]
     reference_columns = [position[u] for u in reference.units]
-    rng = np.random.default_rng(seed)
-    # in blocks of resamples (the same draws as all at once): statistics that widen the weights (one per prediction)
-    # stay small in memory, and no block is large enough to be mapped afresh from the system each time
-    blocks = []
-    for start in range(0, resamples, BLOCK):
-        counts = unit_counts(rng.integers(0, len(units), (min(BLOCK, resamples - start), len(units))), len(units))
-        counts = counts.astype(float)
-        blocks.append(mine.statistic(counts[:, mine_columns]) - reference.statistic(counts[:, reference_columns]))
+    blocks = [mine.statistic(counts[:, mine_columns]) - reference.statistic(counts[:, reference_columns])
+              for counts in counts_in_blocks(len(units), np.random.default_rng(seed), resamples)]
     draws = np.concatenate(blocks)
     draws = draws[np.isfinite(draws)]
     if len(draws) == 0:
